@@ -1,0 +1,151 @@
+"""Input checks, the dtype policy, and exact-arithmetic helpers shared by all families.
+
+dtype policy: the output has the input's dtype; bfloat16 and float16 are computed
+in float32 (their own exp/log lose several bits); integer and bool inputs promote
+to JAX's default float dtype, except for the piecewise-linear functions that keep
+integers (``relu``, ``hard_tanh``, ``identity``), as ``jax.nn`` does.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+from jax.typing import ArrayLike
+
+_SCALARS = (int, float, bool, np.generic, np.ndarray, jax.Array)
+_LOW_PRECISION = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
+
+
+def as_array(x: Any, fn: str, arg: str = "x", *, keep_int: bool = False) -> Array:
+    """Converts ``x`` to a real array, or raises a TypeError naming ``fn`` and ``arg``."""
+    if not isinstance(x, _SCALARS) or isinstance(x, complex):
+        raise TypeError(
+            f"{fn}: argument {arg!r} must be a real array or scalar, got {type(x).__name__}"
+        )
+    dtype = jnp.result_type(x)
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        raise TypeError(f"{fn}: argument {arg!r} has complex dtype {dtype}; only real inputs")
+    if not jnp.issubdtype(dtype, jnp.number) and dtype != jnp.bool_:
+        raise TypeError(f"{fn}: argument {arg!r} has non-numeric dtype {dtype}")
+    arr = jnp.asarray(x)
+    if jnp.issubdtype(dtype, jnp.inexact) or keep_int:
+        return arr
+    return arr.astype(jnp.result_type(float))
+
+
+def as_param(value: Any, fn: str, arg: str) -> Any:
+    """Checks a numeric hyper-parameter's type; Python scalars pass through unchanged."""
+    if isinstance(value, bool) or not isinstance(value, _SCALARS) or isinstance(value, complex):
+        raise TypeError(
+            f"{fn}: argument {arg!r} must be a real number or array, got {type(value).__name__}"
+        )
+    if jnp.issubdtype(jnp.result_type(value), jnp.complexfloating):
+        raise TypeError(f"{fn}: argument {arg!r} must be real, got a complex array")
+    return value
+
+
+def concrete(value: Any) -> np.ndarray | None:
+    """``value`` as a NumPy array, or None when it is traced (abstract under jit)."""
+    try:
+        return np.asarray(value)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def check(ok: Callable[..., Any], fn: str, arg: str, need: str, *values: Any) -> None:
+    """Raises ValueError unless ``ok(*values)`` holds; skipped when any value is traced."""
+    arrays = [concrete(v) for v in values]
+    if any(a is None for a in arrays):
+        return
+    if not np.all(ok(*arrays)):
+        shown = values[0] if len(values) == 1 else values
+        raise ValueError(f"{fn}: {arg} must be {need}, got {shown!r}")
+
+
+def compute_dtype(dtype: Any) -> Any:
+    """The dtype arithmetic runs in: float32 for bfloat16/float16, else ``dtype`` itself."""
+    return jnp.dtype(jnp.float32) if jnp.dtype(dtype) in _LOW_PRECISION else jnp.dtype(dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("kernel", "static"))
+def _run(x: Array, params: tuple[Array, ...], *, kernel: Callable[..., Array], static: Any):
+    dtype = x.dtype
+    xc = x.astype(compute_dtype(dtype)) if jnp.issubdtype(dtype, jnp.floating) else x
+    # Masks (bool) and absent parameters (None) pass through; numbers take x's dtype.
+    ps = tuple(p if p is None or jnp.asarray(p).dtype == jnp.bool_ else jnp.asarray(p, xc.dtype)
+               for p in params)
+    out = kernel(xc, *ps, **dict(static))
+    return jax.tree.map(lambda y: y.astype(dtype), out)
+
+
+def apply(
+    kernel: Callable[..., Array],
+    x: Array,
+    *params: ArrayLike,
+    **static: Any,
+) -> Array:
+    """Runs an elementwise ``kernel(x, *params, **static)`` jitted, under the dtype policy.
+
+    ``params`` are traced and cast to the compute dtype (a Python float never upcasts
+    ``x``); ``static`` keyword arguments are compile-time constants.
+    """
+    return _run(x, params, kernel=kernel, static=tuple(sorted(static.items())))
+
+
+def normalize_axis(axis: int | Sequence[int] | None, ndim: int, fn: str) -> tuple[int, ...]:
+    """Axis (int, sequence or None = all) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{fn}: axis {a!r} is out of range for an array of {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fn}: axis {axis!r} repeats an axis")
+    return tuple(sorted(out))
+
+
+# --- exact-arithmetic helpers -------------------------------------------------------
+# Error-free transformations (Dekker, Knuth) let a float32 kernel carry the rounding
+# error of a product or a sum; exp(a*b) then stays accurate where a*b is large.
+
+
+def two_prod(a: Array, b: Array) -> tuple[Array, Array]:
+    """``(p, e)`` with ``p = fl(a*b)`` and ``p + e == a*b`` exactly (Veltkamp split).
+
+    Exact for finite products whose factors are below ~1e34 in magnitude (float32).
+    """
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, e
+
+
+def _split(a: Array) -> tuple[Array, Array]:
+    # 2^ceil(mantissa/2) + 1; the high half has few enough bits that products are exact.
+    factor = {jnp.dtype(jnp.float32): 4097.0, jnp.dtype(jnp.float64): 134217729.0}[a.dtype]
+    c = factor * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def two_sum(a: Array, b: Array) -> tuple[Array, Array]:
+    """``(s, e)`` with ``s = fl(a+b)`` and ``s + e == a+b`` exactly (Knuth)."""
+    s = a + b
+    bb = s - a
+    e = (a - (s - bb)) + (b - bb)
+    return s, e
+
+
+def finite_or(x: Array, safe: float) -> Array:
+    """``x`` where finite, ``safe`` elsewhere: the inner half of a "double where"."""
+    return jnp.where(jnp.isfinite(x), x, safe)

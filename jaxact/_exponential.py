@@ -1,0 +1,210 @@
+"""The ELU family (elu, selu, celu) and log1mexp: functions built on e^x - 1.
+
+``jax.nn`` differentiates ``expm1`` through its output (``y + 1``), which rounds to
+0 below x = -17; here the derivative is ``alpha * exp(x)`` computed from ``x``.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from jaxact import _core, _math
+from jaxact._registry import Entry, Kink, Param, register
+
+_SELU_LAMBDA = 1.0507009873554804934193349852946
+_SELU_ALPHA = 1.6732632423543772848170429916717
+
+
+def _elu_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:
+    pos = x > 0
+    neg = jnp.where(pos, 0.0, x)  # expm1 of the untaken positive branch could overflow
+    em1 = _math.expm1(neg)
+    return jnp.where(pos, x, alpha * em1), jnp.where(pos, 1.0, alpha * jnp.exp(neg)), em1
+
+
+_elu = _math.elementwise(_elu_parts, nargs=2)
+
+
+def elu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
+    r"""Exponential linear unit.
+
+    .. math::
+        \mathrm{elu}(x) = \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases},
+        \qquad \mathrm{elu}'(x) = \begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}
+
+    Convention: the derivative at 0 is :math:`\alpha` (the :math:`x \le 0` piece, as
+    ``jax.nn`` and torch); for :math:`\alpha = 1` the function is :math:`C^1`.
+
+    Args:
+      x: input array.
+      alpha: scale of the negative part (scalar or array, default 1); differentiable.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.elu(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.63212055,  0.        ,  1.        ], dtype=float32)
+      >>> float(jax.grad(ja.elu)(-20.0))  # jax.nn gives 0.0
+      2.0611536224385582e-09
+
+    References:
+      Clevert et al., Fast and Accurate Deep Network Learning by Exponential Linear
+      Units (ELUs), arXiv:1511.07289.
+    """
+    arr = _core.as_array(x, "elu")
+    _core.as_param(alpha, "elu", "alpha")
+    return _core.apply(_elu, arr, alpha)
+
+
+register(Entry("elu", elu, "elementwise", r"\begin{cases}x&x>0\\ \alpha(e^x-1)&x\le0\end{cases}",
+               r"\begin{cases}1&x>0\\ \alpha e^x&x\le0\end{cases}",
+               params=(Param("alpha", 1.0, "scale of the negative part"),), range=(-1.0, float("inf")),
+               smooth=False, kinks=(Kink(0.0, 1.0, "alpha, the x <= 0 piece (C^1 for alpha=1)"),),
+               reference="Clevert et al. 2015, arXiv:1511.07289"))
+
+
+def _selu_parts(x: Array) -> tuple[Array, Array]:
+    pos = x > 0
+    neg = jnp.where(pos, 0.0, x)
+    scale = _SELU_LAMBDA * _SELU_ALPHA  # one rounding, not two
+    return (
+        jnp.where(pos, _SELU_LAMBDA * x, scale * _math.expm1(neg)),
+        jnp.where(pos, _SELU_LAMBDA, scale * jnp.exp(neg)),
+    )
+
+
+_selu = _math.elementwise(_selu_parts)
+
+
+def selu(x: ArrayLike) -> Array:
+    r"""Scaled exponential linear unit.
+
+    .. math::
+        \mathrm{selu}(x) = \lambda \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0
+        \end{cases}
+
+    with :math:`\lambda = 1.0507009873554804934193349852946` and
+    :math:`\alpha = 1.6732632423543772848170429916717`. Convention: the derivative at
+    0 is :math:`\lambda\alpha` (the :math:`x \le 0` piece, as ``jax.nn``).
+
+    Args:
+      x: input array.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.selu(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-1.1113307,  0.       ,  1.050701 ], dtype=float32)
+
+    References:
+      Klambauer et al., Self-Normalizing Neural Networks, arXiv:1706.02515.
+    """
+    return _core.apply(_selu, _core.as_array(x, "selu"))
+
+
+register(Entry("selu", selu, "elementwise",
+               r"\lambda\begin{cases}x&x>0\\ \alpha(e^x-1)&x\le0\end{cases}",
+               r"\lambda\begin{cases}1&x>0\\ \alpha e^x&x\le0\end{cases}",
+               range=(-_SELU_LAMBDA * _SELU_ALPHA, float("inf")), smooth=False,
+               kinks=(Kink(0.0, _SELU_LAMBDA * _SELU_ALPHA, "lambda*alpha, the x <= 0 piece"),),
+               reference="Klambauer et al. 2017, arXiv:1706.02515"))
+
+
+def _celu_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:
+    pos = x > 0
+    neg = jnp.where(pos, 0.0, x)
+    u = neg / alpha
+    # exp(x/alpha) amplifies the rounding of x/alpha by |x/alpha| (up to ~100):
+    # the exact remainder x - u*alpha restores it.
+    p, err = _core.two_prod(u, alpha)
+    eu = jnp.exp(u) * (1.0 + jnp.where(jnp.isfinite(err), ((neg - p) - err) / alpha, 0.0))
+    em1 = _math.expm1(u)
+    return (
+        jnp.where(pos, x, alpha * em1),
+        jnp.where(pos, 1.0, eu),
+        jnp.where(pos, 0.0, em1 - u * eu),
+    )
+
+
+_celu = _math.elementwise(_celu_parts, nargs=2)
+
+
+def celu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
+    r"""Continuously differentiable exponential linear unit.
+
+    .. math::
+        \mathrm{celu}(x) = \max(0, x) + \min\left(0, \alpha\left(e^{x/\alpha} - 1\right)\right),
+        \qquad \mathrm{celu}'(x) = \begin{cases} 1 & x > 0 \\ e^{x/\alpha} & x \le 0 \end{cases}
+
+    :math:`C^1` for every :math:`\alpha`: the derivative at 0 is 1 from both sides.
+
+    Args:
+      x: input array.
+      alpha: :math:`\alpha \ne 0` (default 1); differentiable.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Raises:
+      ValueError: if ``alpha`` is 0.
+
+    Examples:
+      >>> ja.celu(jnp.array([-1.0, 0.0, 1.0]), alpha=2.0)
+      Array([-0.7869387,  0.       ,  1.       ], dtype=float32)
+
+    References:
+      Barron, Continuously Differentiable Exponential Linear Units, arXiv:1704.07483.
+    """
+    arr = _core.as_array(x, "celu")
+    _core.as_param(alpha, "celu", "alpha")
+    _core.check(lambda a: a != 0, "celu", "alpha", "non-zero", alpha)
+    return _core.apply(_celu, arr, alpha)
+
+
+register(Entry("celu", celu, "elementwise", r"\max(0,x)+\min(0,\alpha(e^{x/\alpha}-1))",
+               r"\begin{cases}1&x>0\\ e^{x/\alpha}&x\le0\end{cases}",
+               params=(Param("alpha", 1.0, "non-zero scale"),), range=(-1.0, float("inf")),
+               smooth=False, reference="Barron 2017, arXiv:1704.07483"))
+
+
+def _log1mexp_parts(x: Array) -> tuple[Array, Array]:
+    # Maechler's switch at log 2: each side keeps its argument away from 1.
+    near = x < jnp.log(2.0)
+    y = jnp.where(near, jnp.log(-_math.expm1(-x)), jnp.log1p(-jnp.exp(-x)))
+    return y, 1.0 / _math.expm1(x)
+
+
+_log1mexp = _math.elementwise(_log1mexp_parts)
+
+
+def log1mexp(x: ArrayLike) -> Array:
+    r"""Numerically stable :math:`\log(1 - e^{-x})` for :math:`x > 0`.
+
+    .. math::
+        \mathrm{log1mexp}(x) = \log\left(1 - e^{-x}\right),
+        \qquad \mathrm{log1mexp}'(x) = \frac{1}{e^{x} - 1}
+
+    :math:`-\infty` at 0 and NaN for :math:`x < 0`, where it is undefined.
+
+    Args:
+      x: input array.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.log1mexp(jnp.array([1e-3, 1.0, 20.0]))
+      Array([-6.9082556e+00, -4.5867515e-01, -2.0611537e-09], dtype=float32)
+
+    References:
+      Maechler, Accurately Computing log(1 - exp(-|a|)), Rmpfr vignette, 2012.
+    """
+    return _core.apply(_log1mexp, _core.as_array(x, "log1mexp"))
+
+
+register(Entry("log1mexp", log1mexp, "elementwise", r"\log(1-e^{-x})", r"\frac{1}{e^x-1}",
+               range=(-float("inf"), 0.0), reference="Maechler 2012"))

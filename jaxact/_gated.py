@@ -1,0 +1,253 @@
+"""Self-gated functions x * g(x) (silu, gelu, mish, hard_silu) and the GLU gate."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from jaxact import _core, _math, _special
+from jaxact._registry import Entry, Kink, Param, register
+
+_silu = _math.elementwise(_math.silu_parts)
+_silu_beta = _math.elementwise(_math.silu_beta_parts, nargs=2)
+
+
+def silu(x: ArrayLike, *, beta: ArrayLike = 1.0) -> Array:
+    r"""SiLU / swish, with an optional (learnable) :math:`\beta`.
+
+    .. math::
+        \mathrm{silu}(x) = x\,\sigma(\beta x),
+        \qquad \mathrm{silu}'(x) = \sigma(\beta x) + \beta x\,\sigma(\beta x)\,\sigma(-\beta x)
+
+    ``swish`` is an alias. :math:`\beta = 1.702` gives QuickGELU.
+
+    Args:
+      x: input array.
+      beta: :math:`\beta` (scalar or array broadcastable to ``x``, default 1);
+        differentiable.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.silu(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.26894143,  0.        ,  0.7310586 ], dtype=float32)
+      >>> ja.swish(jnp.array([1.0]), beta=2.0)
+      Array([0.8807971], dtype=float32)
+
+    References:
+      Hendrycks & Gimpel, arXiv:1606.08415; Elfwing et al., arXiv:1702.03118;
+      Ramachandran et al., Searching for Activation Functions, arXiv:1710.05941.
+    """
+    arr = _core.as_array(x, "silu")
+    _core.as_param(beta, "silu", "beta")
+    if isinstance(beta, (int, float)) and beta == 1:
+        return _core.apply(_silu, arr)
+    return _core.apply(_silu_beta, arr, beta)
+
+
+swish = silu
+
+register(Entry("silu", silu, "elementwise", r"x\,\sigma(\beta x)",
+               r"\sigma(\beta x)+\beta x\,\sigma(\beta x)\sigma(-\beta x)",
+               params=(Param("beta", 1.0, "gate sharpness"),), range=(-0.2784645427610738, float("inf")),
+               monotonic=False, aliases=("swish",),
+               reference="Elfwing et al. 2017, arXiv:1702.03118; Ramachandran et al. 2017"))
+
+_gelu_erf = _math.elementwise(_special.gelu_erf_parts)
+_gelu_tanh = _math.elementwise(_special.gelu_tanh_parts)
+
+
+def gelu(x: ArrayLike, approximate: bool = True) -> Array:
+    r"""Gaussian error linear unit, exact or with the tanh approximation.
+
+    .. math::
+        \mathrm{gelu}(x) = x\,\Phi(x) = \frac{x}{2}\,\mathrm{erfc}\!\left(-\frac{x}{\sqrt2}\right),
+        \qquad \mathrm{gelu}'(x) = \Phi(x) + x\,\varphi(x)
+
+    and with ``approximate=True`` (the default, as ``jax.nn``)
+
+    .. math::
+        \mathrm{gelu}(x) = \frac{x}{2}\left(1 + \tanh u\right) = x\,\sigma(2u),
+        \quad u = \sqrt{2/\pi}\,\left(x + 0.044715\,x^3\right)
+
+    Both are accurate to a few ulp over the whole float32 range, including the
+    negative tail where :math:`\Phi(x)` and :math:`\sigma(2u)` are tiny: :math:`x^2`
+    and :math:`u` are carried in double-float, and the erfc form uses jaxact's own
+    scaled complementary error function (XLA's float32 ``erfc`` is 60 ulp off there).
+    One residual is saved for the backward pass (``jax.nn.gelu`` saves five).
+
+    Args:
+      x: input array.
+      approximate: use the tanh approximation (static Python bool).
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.gelu(jnp.array([-1.0, 0.0, 1.0]), approximate=False)
+      Array([-0.15865526,  0.        ,  0.8413447 ], dtype=float32)
+      >>> ja.gelu(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.15880796,  0.        ,  0.841192  ], dtype=float32)
+
+    References:
+      Hendrycks & Gimpel, Gaussian Error Linear Units (GELUs), arXiv:1606.08415.
+    """
+    if not isinstance(approximate, bool):
+        raise TypeError(f"gelu: approximate must be a bool, got {type(approximate).__name__}")
+    arr = _core.as_array(x, "gelu")
+    return _core.apply(_gelu_tanh if approximate else _gelu_erf, arr)
+
+
+register(Entry("gelu", gelu, "elementwise", r"x\,\Phi(x)", r"\Phi(x)+x\,\varphi(x)",
+               params=(Param("approximate", True, "tanh approximation (static)"),),
+               range=(-0.16997120747990377, float("inf")), monotonic=False,
+               reference="Hendrycks & Gimpel 2016, arXiv:1606.08415"))
+
+
+def _mish_parts(x: Array) -> tuple[Array, Array]:
+    # With e = exp(-|x|), tanh(softplus(x)) and sech^2(softplus(x)) are rational in e:
+    # no log, no tanh, and no 1 - tanh^2 cancellation for large x.
+    e = jnp.exp(-jnp.abs(x))
+    pos = x >= 0
+    n = e * (e + 2.0)
+    t = jnp.where(pos, (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e), n / (n + 2.0))
+    a = 1.0 + e
+    a2 = a * a
+    sech2 = jnp.where(pos, 4.0 * (e * a / (a2 + e * e)) * (e * a / (a2 + e * e)),
+                      4.0 * a2 / ((a2 + 1.0) * (a2 + 1.0)))
+    sig, _, _ = _math.sigmoid_from(x, e)
+    inside = jnp.abs(x) < 200.0  # beyond, sech^2 == 0 and x * 0 would be nan at inf
+    y = jnp.where(x > -200.0, x, 0.0) * t
+    return y, t + jnp.where(inside, x, 0.0) * sig * sech2
+
+
+_mish = _math.elementwise(_mish_parts)
+
+
+def mish(x: ArrayLike) -> Array:
+    r"""Mish, a self-regularised non-monotonic activation.
+
+    .. math::
+        \mathrm{mish}(x) = x \tanh(\mathrm{softplus}(x)),
+        \qquad \mathrm{mish}'(x) = \tanh(s) + x\,\sigma(x)\,\mathrm{sech}^2(s),
+        \quad s = \mathrm{softplus}(x)
+
+    Args:
+      x: input array.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.mish(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.30340147,  0.        ,  0.86509836], dtype=float32)
+
+    References:
+      Misra, Mish: A Self Regularized Non-Monotonic Activation Function, arXiv:1908.08681.
+    """
+    return _core.apply(_mish, _core.as_array(x, "mish"))
+
+
+register(Entry("mish", mish, "elementwise", r"x\tanh(\mathrm{softplus}(x))",
+               r"\tanh(s)+x\sigma(x)\mathrm{sech}^2(s)", range=(-0.30883935587342724, float("inf")),
+               monotonic=False, reference="Misra 2019, arXiv:1908.08681"))
+
+
+def _hard_silu_parts(x: Array) -> tuple[Array, Array]:
+    gate = jnp.clip(x + 3.0, 0.0, 6.0) / 6.0  # exactly 1 for x >= 3, so x * gate == x
+    dy = jnp.where(x <= -3.0, 0.0, jnp.where(x >= 3.0, 1.0, (2.0 * x + 3.0) / 6.0))
+    return x * gate, dy
+
+
+_hard_silu = _math.elementwise(_hard_silu_parts)
+
+
+def hard_silu(x: ArrayLike) -> Array:
+    r"""Hard SiLU / hard swish (MobileNetV3).
+
+    .. math::
+        \mathrm{hard\_silu}(x) = x\,\frac{\mathrm{relu6}(x + 3)}{6},
+        \qquad \mathrm{hard\_silu}'(x) = \begin{cases} 0 & x \le -3 \\
+        (2x + 3)/6 & -3 < x < 3 \\ 1 & x \ge 3 \end{cases}
+
+    Convention: the derivative is 0 at :math:`x = -3` and 1 at :math:`x = 3`, the
+    outer pieces (as ``jax.nn``). ``hard_swish`` is an alias.
+
+    Args:
+      x: input array.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.hard_silu(jnp.array([-4.0, -1.5, 0.0, 1.0, 4.0]))
+      Array([-0.       , -0.375    ,  0.       ,  0.6666667,  4.       ], dtype=float32)
+
+    References:
+      Howard et al., Searching for MobileNetV3, arXiv:1905.02244.
+    """
+    return _core.apply(_hard_silu, _core.as_array(x, "hard_silu"))
+
+
+hard_swish = hard_silu
+
+register(Entry("hard_silu", hard_silu, "elementwise", r"x\,\frac{\mathrm{relu6}(x+3)}{6}",
+               r"\begin{cases}0&x\le-3\\ (2x+3)/6&|x|<3\\ 1&x\ge3\end{cases}",
+               range=(-0.375, float("inf")), monotonic=False, smooth=False,
+               kinks=(Kink(-3.0, 0.0, "outer piece, as jax.nn"), Kink(3.0, 1.0, "outer piece, as jax.nn")),
+               aliases=("hard_swish",), reference="Howard et al. 2019, arXiv:1905.02244"))
+
+
+def _gate_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
+    sig, dsig = _math.sigmoid_parts(b)
+    return a * sig, sig, a * dsig
+
+
+_gate = _math.elementwise(_gate_parts, nargs=2)
+
+
+def _glu_kernel(x: Array, *, axis: int) -> Array:
+    a, b = jnp.split(x, 2, axis=axis)
+    return _gate(a, b)
+
+
+def glu(x: ArrayLike, axis: int = -1) -> Array:
+    r"""Gated linear unit: the first half of ``x`` gated by the sigmoid of the second.
+
+    .. math::
+        \mathrm{glu}(x) = a \odot \sigma(b), \qquad [a, b] = x \text{ split along } \texttt{axis}
+
+    The backward pass saves :math:`\sigma(b)` and :math:`a\,\sigma'(b)`, two half-size
+    arrays (one full-size residual in all).
+
+    Args:
+      x: input array whose ``axis`` has even size.
+      axis: the axis to split (static int, default -1).
+
+    Returns:
+      An array of ``x``'s dtype with ``axis`` halved.
+
+    Raises:
+      ValueError: if the size of ``axis`` is odd, or ``axis`` is out of range.
+
+    Examples:
+      >>> ja.glu(jnp.array([[1.0, 2.0, 0.0, 100.0]]))
+      Array([[0.5, 2. ]], dtype=float32)
+
+    References:
+      Dauphin et al., Language Modeling with Gated Convolutional Networks, arXiv:1612.08083.
+    """
+    arr = _core.as_array(x, "glu")
+    if not isinstance(axis, int):
+        raise TypeError(f"glu: axis must be an int, got {type(axis).__name__}")
+    (ax,) = _core.normalize_axis(axis, arr.ndim, "glu")
+    if arr.shape[ax] % 2:
+        raise ValueError(f"glu: axis {axis} has odd size {arr.shape[ax]}; it must be even")
+    return _core.apply(_glu_kernel, arr, axis=ax)
+
+
+register(Entry("glu", glu, "gated", r"a\odot\sigma(b)", r"(\sigma(b),\ a\,\sigma'(b))",
+               params=(Param("axis", -1, "axis split in two halves"),), monotonic=False,
+               reference="Dauphin et al. 2016, arXiv:1612.08083"))

@@ -1,0 +1,263 @@
+"""Sigmoid-shaped functions and their integrals: sigmoid, tanh, softplus and kin."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from jaxact import _core, _math
+from jaxact._registry import Entry, Param, register
+
+_sigmoid = _math.elementwise(_math.sigmoid_parts)
+
+
+def sigmoid(x: ArrayLike) -> Array:
+    r"""Logistic sigmoid.
+
+    .. math::
+        \sigma(x) = \frac{1}{1 + e^{-x}}, \qquad \sigma'(x) = \sigma(x)\,\sigma(-x)
+
+    The derivative is computed as :math:`\sigma(x)\sigma(-x)`, never
+    :math:`\sigma(1-\sigma)`, which cancels to 0 for :math:`x > 17` in float32
+    (``jax.nn.sigmoid``'s gradient is already off by 100% there).
+
+    Args:
+      x: input array.
+
+    Returns:
+      :math:`\sigma(x)`, same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.sigmoid(jnp.array([-1.0, 0.0, 1.0]))
+      Array([0.26894143, 0.5       , 0.7310586 ], dtype=float32)
+      >>> float(jax.grad(ja.sigmoid)(30.0))  # jax.nn gives 0.0
+      9.357622912219837e-14
+    """
+    return _core.apply(_sigmoid, _core.as_array(x, "sigmoid"))
+
+
+register(Entry("sigmoid", sigmoid, "elementwise", r"\frac{1}{1+e^{-x}}",
+               r"\sigma(x)\sigma(-x)", range=(0.0, 1.0), reference="textbook"))
+
+
+def _log_sigmoid_parts(x: Array) -> tuple[Array, Array]:
+    y, dy = _math.softplus_parts(-x)
+    return -y, dy
+
+
+_log_sigmoid = _math.elementwise(_log_sigmoid_parts)
+
+
+def log_sigmoid(x: ArrayLike) -> Array:
+    r"""Log of the logistic sigmoid.
+
+    .. math::
+        \log\sigma(x) = -\log(1 + e^{-x}) = -\mathrm{softplus}(-x),
+        \qquad \frac{d}{dx}\log\sigma(x) = \sigma(-x)
+
+    Args:
+      x: input array.
+
+    Returns:
+      :math:`\log\sigma(x)`, same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.log_sigmoid(jnp.array([-100.0, 0.0, 100.0]))
+      Array([-1.0000000e+02, -6.9314718e-01, -3.7200760e-44], dtype=float32)
+    """
+    return _core.apply(_log_sigmoid, _core.as_array(x, "log_sigmoid"))
+
+
+register(Entry("log_sigmoid", log_sigmoid, "elementwise", r"-\log(1+e^{-x})",
+               r"\sigma(-x)", range=(-float("inf"), 0.0), reference="textbook"))
+
+_tanh = _math.elementwise(_math.tanh_parts)
+
+
+def tanh(x: ArrayLike) -> Array:
+    r"""Hyperbolic tangent, accurate to 2 ulp with an accurate derivative.
+
+    .. math::
+        \tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}},
+        \qquad \tanh'(x) = \mathrm{sech}^2(x)
+
+    :math:`\mathrm{sech}^2` is computed from :math:`e^{-2|x|}`, not as
+    :math:`1 - \tanh^2`, which is 0 for :math:`|x| > 9` in float32.
+
+    Args:
+      x: input array.
+
+    Returns:
+      :math:`\tanh(x)`, same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.tanh(jnp.array([-1.0, 0.0, 0.5]))
+      Array([-0.7615942,  0.       ,  0.4621172], dtype=float32)
+      >>> float(jax.grad(ja.tanh)(20.0))  # jax.nn gives 0.0
+      1.6993021412166074e-17
+    """
+    return _core.apply(_tanh, _core.as_array(x, "tanh"))
+
+
+register(Entry("tanh", tanh, "elementwise", r"\tanh(x)", r"\mathrm{sech}^2(x)",
+               range=(-1.0, 1.0), reference="textbook"))
+
+_softplus = _math.elementwise(_math.softplus_parts)
+_softplus_beta = _math.elementwise(_math.softplus_beta_parts, nargs=2)
+
+
+def _softplus_threshold_parts(x: Array, beta: Array, *, threshold: float) -> tuple[Array, ...]:
+    y, dx, dbeta = _math.softplus_beta_parts(x, beta)
+    linear = beta * x > threshold
+    return jnp.where(linear, x, y), jnp.where(linear, 1.0, dx), jnp.where(linear, 0.0, dbeta)
+
+
+@functools.lru_cache(maxsize=None)
+def _softplus_threshold(threshold: float) -> jax.custom_jvp:
+    # One kernel per threshold value: jit's cache is keyed on the kernel object.
+    return _math.elementwise(
+        functools.partial(_softplus_threshold_parts, threshold=threshold), nargs=2
+    )
+
+
+def softplus(x: ArrayLike, *, beta: ArrayLike = 1.0, threshold: float | None = None) -> Array:
+    r"""Softplus, optionally with torch's ``beta`` and ``threshold``.
+
+    .. math::
+        \mathrm{softplus}(x) = \frac{1}{\beta}\log\left(1 + e^{\beta x}\right),
+        \qquad \mathrm{softplus}'(x) = \sigma(\beta x)
+
+    Computed as :math:`\max(x, 0) + \log(1 + e^{-|\beta x|})/\beta`, so neither
+    :math:`e^{\beta x}` nor :math:`\beta x` overflows and the tail keeps full
+    relative accuracy.
+
+    Args:
+      x: input array.
+      beta: sharpness :math:`\beta > 0` (scalar or array broadcastable to ``x``);
+        ``beta=1`` is ``jax.nn.softplus``.
+      threshold: if given, returns ``x`` itself (derivative 1) where
+        :math:`\beta x >` ``threshold``, as ``torch.nn.Softplus`` does. ``None``
+        (default) uses the exact formula everywhere, which needs no switch.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Raises:
+      ValueError: if ``beta`` is not positive.
+
+    Examples:
+      >>> ja.softplus(jnp.array([-20.0, 0.0, 20.0]))
+      Array([2.0611537e-09, 6.9314718e-01, 2.0000000e+01], dtype=float32)
+      >>> ja.softplus(jnp.array([1.0]), beta=2.0)
+      Array([1.0634364], dtype=float32)
+    """
+    arr = _core.as_array(x, "softplus")
+    _core.as_param(beta, "softplus", "beta")
+    _core.check(lambda b: b > 0, "softplus", "beta", "positive", beta)
+    if threshold is not None:
+        return _core.apply(_softplus_threshold(float(threshold)), arr, beta)
+    if isinstance(beta, (int, float)) and beta == 1:
+        return _core.apply(_softplus, arr)
+    return _core.apply(_softplus_beta, arr, beta)
+
+
+register(Entry("softplus", softplus, "elementwise", r"\frac{1}{\beta}\log(1+e^{\beta x})",
+               r"\sigma(\beta x)", params=(Param("beta", 1.0, "sharpness, > 0"),
+               Param("threshold", None, "linear above beta*x > threshold (torch)")),
+               range=(0.0, float("inf")), reference="Dugas et al. 2001; torch.nn.Softplus"))
+
+
+def _soft_sign_parts(x: Array) -> tuple[Array, Array]:
+    r = 1.0 / (1.0 + jnp.abs(x))
+    return jnp.where(jnp.isinf(x), jnp.sign(x), x * r), r * r
+
+
+_soft_sign = _math.elementwise(_soft_sign_parts)
+
+
+def soft_sign(x: ArrayLike) -> Array:
+    r"""Soft-sign.
+
+    .. math::
+        \mathrm{soft\_sign}(x) = \frac{x}{1 + |x|},
+        \qquad \mathrm{soft\_sign}'(x) = \frac{1}{(1 + |x|)^2}
+
+    Args:
+      x: input array.
+
+    Returns:
+      Same shape and dtype as ``x``; :math:`\pm 1` at :math:`\pm\infty`.
+
+    Examples:
+      >>> ja.soft_sign(jnp.array([-1.0, 0.0, 3.0, jnp.inf]))
+      Array([-0.5 ,  0.  ,  0.75,  1.  ], dtype=float32)
+    """
+    return _core.apply(_soft_sign, _core.as_array(x, "soft_sign"))
+
+
+register(Entry("soft_sign", soft_sign, "elementwise", r"\frac{x}{1+|x|}",
+               r"\frac{1}{(1+|x|)^2}", range=(-1.0, 1.0), reference="Bergstra et al. 2009"))
+
+
+
+
+def _squareplus_parts(x: Array, b: Array) -> tuple[Array, Array, Array]:
+    a = jnp.abs(x)
+    huge = a > 1e18  # x^2 would overflow; there sqrt(x^2 + b) == |x| in float32
+    safe = jnp.where(huge, 0.0, x)
+    s = jnp.where(huge, a, jnp.sqrt(safe * safe + b))
+    half = 0.5 * s + 0.5 * a  # (s + |x|)/2, halved first so it cannot overflow
+    # For x < 0, x + s cancels; (x + s)/2 = (b/4) / ((s - x)/2) does not.
+    y = jnp.where(x >= 0, 0.5 * x + 0.5 * s, 0.25 * b / half)
+    ratio = jnp.where(s > 0, x / jnp.where(s > 0, s, 1.0), 0.0)
+    dx = jnp.where(x >= 0, 0.5 + 0.5 * ratio, (0.25 * b / s) / half)
+    return y, dx, 0.25 / s
+
+
+_squareplus = _math.elementwise(_squareplus_parts, nargs=2)
+
+
+def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:
+    r"""Squareplus, a softplus made of a square root.
+
+    .. math::
+        \mathrm{squareplus}(x) = \frac{x + \sqrt{x^2 + b}}{2},
+        \qquad \mathrm{squareplus}'(x) = \frac12\left(1 + \frac{x}{\sqrt{x^2 + b}}\right)
+
+    For :math:`x < 0` both are rewritten as :math:`\frac{b/4}{(\sqrt{x^2+b} - x)/2}`
+    and :math:`\frac{b}{4\sqrt{x^2+b}\,(\sqrt{x^2+b}-x)/2}`, which do not cancel, and
+    :math:`x^2` is never formed where it would overflow (``jax.nn.squareplus``
+    returns ``inf`` or ``nan`` for :math:`|x| > 10^{19}`). With :math:`b = 0` this is
+    ``relu``, and the derivative at 0 is then :math:`1/2`.
+
+    Args:
+      x: input array.
+      b: smoothness :math:`b \ge 0` (default 4, as ``jax.nn``).
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Raises:
+      ValueError: if ``b`` is negative.
+
+    Examples:
+      >>> ja.squareplus(jnp.array([-1e20, -1.0, 0.0, 1.0]))
+      Array([1.0000000e-20, 4.1421354e-01, 1.0000000e+00, 2.4142137e+00], dtype=float32)
+
+    References:
+      Barron, Squareplus: A Softplus-Like Algebraic Rectifier, arXiv:2112.11687.
+    """
+    arr = _core.as_array(x, "squareplus")
+    _core.as_param(b, "squareplus", "b")
+    _core.check(lambda v: v >= 0, "squareplus", "b", "non-negative", b)
+    return _core.apply(_squareplus, arr, b)
+
+
+register(Entry("squareplus", squareplus, "elementwise", r"\frac{x+\sqrt{x^2+b}}{2}",
+               r"\frac12\left(1+\frac{x}{\sqrt{x^2+b}}\right)",
+               params=(Param("b", 4.0, "smoothness, >= 0"),), range=(0.0, float("inf")),
+               reference="Barron 2021, arXiv:2112.11687"))
