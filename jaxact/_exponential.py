@@ -24,7 +24,7 @@ def _elu_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:
     return jnp.where(pos, x, alpha * em1), jnp.where(pos, 1.0, alpha * jnp.exp(neg)), em1
 
 
-_elu = _math.elementwise(_elu_parts, nargs=2)
+_elu = _math.elementwise(_elu_parts)
 
 
 def elu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
@@ -130,7 +130,7 @@ def _celu_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:
     )
 
 
-_celu = _math.elementwise(_celu_parts, nargs=2)
+_celu = _math.elementwise(_celu_parts)
 
 
 def celu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
@@ -207,4 +207,4 @@ def log1mexp(x: ArrayLike) -> Array:
 
 
 register(Entry("log1mexp", log1mexp, "elementwise", r"\log(1-e^{-x})", r"\frac{1}{e^x-1}",
-               range=(-float("inf"), 0.0), reference="Maechler 2012"))
+               range=(-float("inf"), 0.0), domain=(0.0, float("inf")), reference="Maechler 2012"))

@@ -10,7 +10,7 @@ from jaxact import _core, _math, _special
 from jaxact._registry import Entry, Kink, Param, register
 
 _silu = _math.elementwise(_math.silu_parts)
-_silu_beta = _math.elementwise(_math.silu_beta_parts, nargs=2)
+_silu_beta = _math.elementwise(_math.silu_beta_parts)
 
 
 def silu(x: ArrayLike, *, beta: ArrayLike = 1.0) -> Array:
@@ -205,7 +205,7 @@ def _gate_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
     return a * sig, sig, a * dsig
 
 
-_gate = _math.elementwise(_gate_parts, nargs=2)
+_gate = _math.elementwise(_gate_parts)
 
 
 def _glu_kernel(x: Array, *, axis: int) -> Array:

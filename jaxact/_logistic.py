@@ -107,7 +107,7 @@ register(Entry("tanh", tanh, "elementwise", r"\tanh(x)", r"\mathrm{sech}^2(x)",
                range=(-1.0, 1.0), reference="textbook"))
 
 _softplus = _math.elementwise(_math.softplus_parts)
-_softplus_beta = _math.elementwise(_math.softplus_beta_parts, nargs=2)
+_softplus_beta = _math.elementwise(_math.softplus_beta_parts)
 
 
 def _softplus_threshold_parts(x: Array, beta: Array, *, threshold: float) -> tuple[Array, ...]:
@@ -120,7 +120,7 @@ def _softplus_threshold_parts(x: Array, beta: Array, *, threshold: float) -> tup
 def _softplus_threshold(threshold: float) -> jax.custom_jvp:
     # One kernel per threshold value: jit's cache is keyed on the kernel object.
     return _math.elementwise(
-        functools.partial(_softplus_threshold_parts, threshold=threshold), nargs=2
+        functools.partial(_softplus_threshold_parts, threshold=threshold)
     )
 
 
@@ -218,7 +218,7 @@ def _squareplus_parts(x: Array, b: Array) -> tuple[Array, Array, Array]:
     return y, dx, 0.25 / s
 
 
-_squareplus = _math.elementwise(_squareplus_parts, nargs=2)
+_squareplus = _math.elementwise(_squareplus_parts)
 
 
 def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:

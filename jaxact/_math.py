@@ -10,33 +10,41 @@ derivatives (by differentiating the parts) all share one formula.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from jax import Array
+from jax.custom_derivatives import SymbolicZero
 
 from jaxact import _core
 
 Parts = Callable[..., tuple[Array, ...]]
 
 
-def elementwise(parts: Parts, nargs: int = 1) -> jax.custom_jvp:
-    """A ``custom_jvp`` function of ``nargs`` arrays whose partials come from ``parts``.
+def elementwise(parts: Parts) -> jax.custom_jvp:
+    """A ``custom_jvp`` function of arrays whose partials come from ``parts``.
 
-    Each rule is ``partial * tangent``: the partial is computed in the forward pass
-    and is the only full-size value saved for the backward pass.
+    The rule is ``sum(partial_i * tangent_i)`` over the arguments actually being
+    differentiated (symbolic zeros are skipped, so a constant hyper-parameter costs
+    nothing): each partial is computed in the forward pass, and for the usual
+    derivative in ``x`` alone it is the only full-size value saved for backward.
     """
 
     def primal(*args: Array) -> Array:
         return parts(*args)[0]
 
-    def rule(i: int) -> Callable[..., Array]:
-        return lambda tangent, _, *args: parts(*args)[i + 1] * tangent
+    def rule(primals: tuple[Array, ...], tangents: tuple[Any, ...]) -> tuple[Array, Array]:
+        out = parts(*primals)
+        terms = [d * t for d, t in zip(out[1:], tangents) if not isinstance(t, SymbolicZero)]
+        return out[0], functools.reduce(operator.add, terms) if terms else jnp.zeros_like(out[0])
 
     fn = jax.custom_jvp(primal)
-    fn.defjvps(*(rule(i) for i in range(nargs)))
+    fn.defjvp(rule, symbolic_zeros=True)
     return fn
 
 

@@ -227,7 +227,7 @@ def _leaky_relu_parts(x: Array, slope: Array) -> tuple[Array, Array, Array]:
     return jnp.where(pos, x, slope * x), jnp.where(pos, 1.0, slope), jnp.where(pos, 0.0, x)
 
 
-_leaky_relu = _math.elementwise(_leaky_relu_parts, nargs=2)
+_leaky_relu = _math.elementwise(_leaky_relu_parts)
 
 
 def leaky_relu(x: ArrayLike, negative_slope: ArrayLike = 1e-2) -> Array:
@@ -271,7 +271,7 @@ def _hard_tanh_parts(x: Array, lo: Array, hi: Array) -> tuple[Array, ...]:
     )
 
 
-_hard_tanh = _math.elementwise(_hard_tanh_parts, nargs=3)
+_hard_tanh = _math.elementwise(_hard_tanh_parts)
 
 
 def hard_tanh(x: ArrayLike, *, min_val: ArrayLike = -1.0, max_val: ArrayLike = 1.0) -> Array:

@@ -42,6 +42,7 @@ class Entry:
       derivative: LaTeX of its derivative.
       params: hyper-parameters with defaults, in signature order.
       range: closed hull of the output range with default parameters.
+      domain: the inputs where the function is defined (NaN outside).
       monotonic: non-decreasing everywhere (default parameters).
       smooth: infinitely differentiable everywhere (default parameters).
       kinks: points where the derivative jumps, with the convention chosen there.
@@ -57,6 +58,7 @@ class Entry:
     derivative: str
     params: tuple[Param, ...] = ()
     range: tuple[float, float] = (-math.inf, math.inf)
+    domain: tuple[float, float] = (-math.inf, math.inf)
     monotonic: bool = True
     smooth: bool = True
     kinks: tuple[Kink, ...] = ()

@@ -1,0 +1,211 @@
+"""Table-driven checks of every registered function beyond accuracy (tests/test_accuracy.py):
+dtypes, transformations, second derivatives, kink conventions, memory and bad input."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+import jaxact as ja
+from jaxact import _core
+from jaxact._bench import residuals, saved_residuals
+
+ELEMENTWISE = ja.names(kind="elementwise")
+NORMALIZERS = ja.names(kind="normalizer")
+KEEP_INT = {"relu", "hard_tanh", "identity"}
+
+
+def _points(name: str) -> np.ndarray:
+    """Generic points (no kinks, inside the domain) where derivatives are checked."""
+    lo, hi = ja.entry(name).domain
+    pts = np.array([-2.3, -0.7, 0.4, 1.9, 4.6])
+    return pts[(pts > lo) & (pts < hi)]
+
+
+def _grid(dtype) -> jax.Array:
+    x = np.concatenate([np.linspace(-12, 12, 481), [0.0, 1e-3, -1e-3, 40.0, -40.0]])
+    return jnp.asarray(x, dtype)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+def test_low_precision_is_float32_rounded_once(name, dtype):
+    f = ja.get(name)
+    x = _grid(dtype)
+    lo, hi = ja.entry(name).domain
+    x = x[(x > lo) & (x < hi)] if lo > -np.inf else x
+    got = f(x)
+    assert got.dtype == dtype
+    want = f(x.astype(jnp.float32)).astype(dtype)
+    np.testing.assert_array_equal(np.asarray(got, np.float32), np.asarray(want, np.float32))
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_dtype_policy(name):
+    f = ja.get(name)
+    assert f(jnp.ones(3, jnp.float32)).dtype == jnp.float32
+    assert f(1.0).dtype == jnp.float32  # Python scalars are weak: no upcast
+    out = f(jnp.arange(1, 4, dtype=jnp.int32))
+    assert out.dtype == (jnp.int32 if name in KEEP_INT else jnp.float32)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_float64_under_x64(name):
+    with jax.enable_x64(True):
+        x = jnp.asarray(_points(name), jnp.float64)
+        y = ja.get(name)(x)
+        assert y.dtype == jnp.float64
+        ref = np.asarray(ja.get(name)(x.astype(jnp.float32)), np.float64)
+        np.testing.assert_allclose(np.asarray(y), ref, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_jit_vmap_eager_agree(name):
+    f = ja.get(name)
+    x = _grid(jnp.float32)[:480].reshape(-1, 6)
+    eager = f(x)
+    np.testing.assert_array_equal(jax.jit(f)(x), eager)
+    np.testing.assert_array_equal(jax.vmap(f)(x), eager)
+    g = jax.vmap(jax.vmap(jax.grad(f)))(x)
+    np.testing.assert_array_equal(jax.jit(jax.vmap(jax.vmap(jax.grad(f))))(x), g)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_second_derivatives(name):
+    with jax.enable_x64(True):
+        x = jnp.asarray(_points(name), jnp.float64)
+        check_grads(jax.jit(ja.get(name)), (x,), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_kink_conventions(name):
+    f = ja.get(name)
+    for kink in ja.entry(name).kinks:
+        assert float(jax.grad(f)(jnp.float32(kink.at))) == pytest.approx(kink.grad, rel=1e-6), kink
+
+
+def _residual_sizes(f, x) -> float:
+    """Elements saved for backward that depend on x, in units of x.size."""
+    return sum(r["size"] for r in residuals(f, x) if r["depends_on_x"]) / np.prod(x.shape)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE + ["glu"])
+def test_one_full_size_residual(name):
+    x = jax.ShapeDtypeStruct((4096, 8), jnp.float32)
+    assert _residual_sizes(ja.get(name), x) <= 1.0
+
+
+def test_jax_nn_gelu_saves_more_than_one():
+    # The residual counter must be able to fail: jax.nn's tanh gelu saves several.
+    x = jax.ShapeDtypeStruct((4096,), jnp.float32)
+    assert saved_residuals(jax.nn.gelu, x) > 1
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE + NORMALIZERS + ["glu"])
+def test_huge_input_is_only_traced(name):
+    jaxpr = jax.make_jaxpr(lambda: ja.get(name)(jnp.ones((10**12, 2))))()
+    assert jaxpr is not None
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_composes_with_remat_and_scan_without_retracing(name):
+    f = ja.get(name)
+    x = jnp.linspace(0.1, 2.0, 16)
+
+    def body(c, _):
+        return f(c) * 0.5 + 0.1, None
+
+    loss = lambda x: jnp.sum(jax.lax.scan(jax.checkpoint(body), x, None, length=3)[0])
+    g1 = jax.jit(jax.grad(loss))(x)
+    before = _core._run._cache_size()
+    f(x + 1.0)
+    f(x + 2.0)
+    assert _core._run._cache_size() <= before + 1  # same shape/dtype: at most one new entry
+    np.testing.assert_allclose(g1, jax.grad(loss)(x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE + NORMALIZERS + ["glu"])
+@pytest.mark.parametrize("bad", [jnp.ones(2, jnp.complex64), [1.0, 2.0], "x", None])
+def test_bad_input_types(name, bad):
+    with pytest.raises(TypeError, match=r"'x'|'a'|x|a"):
+        ja.get(name)(bad)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: ja.celu(1.0, alpha=0.0), "alpha"),
+        (lambda: ja.softplus(1.0, beta=0.0), "beta"),
+        (lambda: ja.softplus(1.0, beta=-1.0), "beta"),
+        (lambda: ja.squareplus(1.0, b=-1.0), "b must"),
+        (lambda: ja.hard_tanh(1.0, min_val=1.0, max_val=-1.0), "min_val"),
+        (lambda: ja.glu(jnp.ones((2, 3))), "axis"),
+        (lambda: ja.glu(jnp.ones((2, 4)), axis=2), "axis"),
+        (lambda: ja.softmax(jnp.ones((2, 4)), axis=3), "axis"),
+        (lambda: ja.log_softmax(jnp.ones(3), where=jnp.ones((2, 2), bool)), "where"),
+    ],
+)
+def test_invalid_hyperparameters(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ja.gelu(1.0, approximate="yes"),
+        lambda: ja.elu(1.0, alpha=1j),
+        lambda: ja.leaky_relu(1.0, negative_slope="a"),
+        lambda: ja.softmax(jnp.ones(3), where=jnp.ones(3)),
+    ],
+)
+def test_invalid_argument_types(call):
+    with pytest.raises(TypeError):
+        call()
+
+
+def test_traced_hyperparameters_are_accepted_under_jit():
+    y = jax.jit(lambda a: ja.celu(jnp.float32(-1.0), alpha=a))(2.0)
+    assert np.isclose(float(y), 2.0 * np.expm1(-0.5))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_normalizer_one_residual(name):
+    x = jax.ShapeDtypeStruct((64, 1024), jnp.float32)
+    assert _residual_sizes(ja.get(name), x) <= 1.0 + 1 / 16  # + per-row statistics
+
+
+@pytest.mark.parametrize("name", NORMALIZERS)
+def test_normalizer_dtypes_and_second_derivatives(name):
+    f = ja.get(name)
+    x = jnp.asarray([[0.3, -1.2, 2.0, 0.0], [5.0, 5.0, -3.0, 1.0]], jnp.float32)
+    assert f(x.astype(jnp.bfloat16)).dtype == jnp.bfloat16
+    with jax.enable_x64(True):
+        f64 = jax.jit(lambda x: f(x, axis=-1))
+        check_grads(f64, (x.astype(jnp.float64),), order=2, modes=("fwd", "rev"))
+
+
+def test_softmax_masks_and_axes():
+    x = jnp.asarray([[1.0, 2.0, 3.0], [0.0, -jnp.inf, 1.0]])
+    w = jnp.asarray([[True, False, True], [True, True, True]])
+    s = ja.softmax(x, where=w)
+    assert float(s[0, 1]) == 0.0
+    np.testing.assert_allclose(np.asarray(s.sum(-1)), 1.0, rtol=1e-6)
+    ls = ja.log_softmax(x, where=w)
+    assert float(ls[0, 1]) == -np.inf
+    g = jax.grad(lambda x: ja.log_softmax(x, where=w)[0, 0])(x)
+    assert float(g[0, 1]) == 0.0 and np.all(np.isfinite(np.asarray(g)))
+    np.testing.assert_allclose(ja.softmax(x, axis=(0, 1)).sum(), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(ja.logsumexp(x, axis=0, keepdims=True).shape, (1, 3))
+
+
+def test_logsumexp_keeps_log1p_tiny_and_signs():
+    assert float(ja.logsumexp(jnp.array([0.0, -30.0]))) == pytest.approx(np.exp(-30.0), rel=1e-6)
+    val, sign = ja.logsumexp(jnp.array([0.0, 0.0]), b=jnp.array([1.0, -3.0]), return_sign=True)
+    assert float(sign) == -1.0 and float(val) == pytest.approx(np.log(2.0), rel=1e-6)
+    assert np.isnan(float(ja.logsumexp(jnp.array([0.0, 0.0]), b=jnp.array([1.0, -3.0]))))
+    assert float(ja.logsumexp(jnp.array([-jnp.inf, -jnp.inf]))) == -np.inf
+    assert float(ja.logmeanexp(jnp.array([2.0, 2.0, 2.0, 2.0]))) == pytest.approx(2.0)
