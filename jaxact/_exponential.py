@@ -21,7 +21,8 @@ def _elu_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:
     pos = x > 0
     neg = jnp.where(pos, 0.0, x)  # expm1 of the untaken positive branch could overflow
     em1 = _math.expm1(neg)
-    return jnp.where(pos, x, alpha * em1), jnp.where(pos, 1.0, alpha * jnp.exp(neg)), em1
+    m, k = _math.exp_split(neg)  # alpha e^x stays normal where e^x alone is flushed
+    return jnp.where(pos, x, alpha * em1), jnp.where(pos, 1.0, (alpha * m) * k), em1
 
 
 _elu = _math.elementwise(_elu_parts)
@@ -48,7 +49,7 @@ def elu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
       >>> ja.elu(jnp.array([-1.0, 0.0, 1.0]))
       Array([-0.63212055,  0.        ,  1.        ], dtype=float32)
       >>> float(jax.grad(ja.elu)(-20.0))  # jax.nn gives 0.0
-      2.0611536224385582e-09
+      2.06115369216775e-09
 
     References:
       Clevert et al., Fast and Accurate Deep Network Learning by Exponential Linear
@@ -70,9 +71,10 @@ def _selu_parts(x: Array) -> tuple[Array, Array]:
     pos = x > 0
     neg = jnp.where(pos, 0.0, x)
     scale = _SELU_LAMBDA * _SELU_ALPHA  # one rounding, not two
+    m, k = _math.exp_split(neg)
     return (
         jnp.where(pos, _SELU_LAMBDA * x, scale * _math.expm1(neg)),
-        jnp.where(pos, _SELU_LAMBDA, scale * jnp.exp(neg)),
+        jnp.where(pos, _SELU_LAMBDA, (scale * m) * k),
     )
 
 
@@ -123,8 +125,9 @@ def _celu_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:
     p, err = _core.two_prod(u, alpha)
     eu = jnp.exp(u) * (1.0 + jnp.where(jnp.isfinite(err), ((neg - p) - err) / alpha, 0.0))
     em1 = _math.expm1(u)
+    # u may be subnormal (flushed) while x is not: there alpha * expm1(u) == x.
     return (
-        jnp.where(pos, x, alpha * em1),
+        jnp.where(pos, x, jnp.where(jnp.abs(u) < 2.0**-25, neg, alpha * em1)),
         jnp.where(pos, 1.0, eu),
         jnp.where(pos, 0.0, em1 - u * eu),
     )
@@ -175,7 +178,10 @@ def _log1mexp_parts(x: Array) -> tuple[Array, Array]:
     # Maechler's switch at log 2: each side keeps its argument away from 1.
     near = x < jnp.log(2.0)
     y = jnp.where(near, jnp.log(-_math.expm1(-x)), jnp.log1p(-jnp.exp(-x)))
-    return y, 1.0 / _math.expm1(x)
+    # Undefined below 0; negative subnormals count as negative although XLA compares
+    # them as 0, so the sign bit decides.
+    below = jnp.signbit(x) & (x != 0) | (jnp.signbit(x) & _core.is_subnormal(x))
+    return y, jnp.where(below, jnp.nan, jnp.where(x == 0, jnp.inf, 1.0 / _math.expm1(x)))
 
 
 _log1mexp = _math.elementwise(_log1mexp_parts)
@@ -198,7 +204,7 @@ def log1mexp(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.log1mexp(jnp.array([1e-3, 1.0, 20.0]))
-      Array([-6.9082556e+00, -4.5867515e-01, -2.0611537e-09], dtype=float32)
+      Array([-6.9082551e+00, -4.5867515e-01, -2.0611537e-09], dtype=float32)
 
     References:
       Maechler, Accurately Computing log(1 - exp(-|a|)), Rmpfr vignette, 2012.

@@ -89,7 +89,7 @@ def gelu(x: ArrayLike, approximate: bool = True) -> Array:
       >>> ja.gelu(jnp.array([-1.0, 0.0, 1.0]), approximate=False)
       Array([-0.15865526,  0.        ,  0.8413447 ], dtype=float32)
       >>> ja.gelu(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.15880796,  0.        ,  0.841192  ], dtype=float32)
+      Array([-0.15880802,  0.        ,  0.841192  ], dtype=float32)
 
     References:
       Hendrycks & Gimpel, Gaussian Error Linear Units (GELUs), arXiv:1606.08415.
@@ -107,20 +107,26 @@ register(Entry("gelu", gelu, "elementwise", r"x\,\Phi(x)", r"\Phi(x)+x\,\varphi(
 
 
 def _mish_parts(x: Array) -> tuple[Array, Array]:
-    # With e = exp(-|x|), tanh(softplus(x)) and sech^2(softplus(x)) are rational in e:
-    # no log, no tanh, and no 1 - tanh^2 cancellation for large x.
-    e = jnp.exp(-jnp.abs(x))
+    # With e = exp(-|x|), tanh(softplus(x)), sigmoid(x) and sech^2(softplus(x)) are
+    # rational in e: no log, no tanh, no 1 - tanh^2 cancellation for large x. For x < 0
+    # the outputs are ~ x e^x, so e is kept as m * k (exp_split), normal down to x = -92.
+    m, k = _math.exp_split(-jnp.abs(x))
+    e = m * k
     pos = x >= 0
-    n = e * (e + 2.0)
-    t = jnp.where(pos, (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e), n / (n + 2.0))
     a = 1.0 + e
-    a2 = a * a
-    sech2 = jnp.where(pos, 4.0 * (e * a / (a2 + e * e)) * (e * a / (a2 + e * e)),
-                      4.0 * a2 / ((a2 + 1.0) * (a2 + 1.0)))
-    sig, _, _ = _math.sigmoid_from(x, e)
-    inside = jnp.abs(x) < 200.0  # beyond, sech^2 == 0 and x * 0 would be nan at inf
-    y = jnp.where(x > -200.0, x, 0.0) * t
-    return y, t + jnp.where(inside, x, 0.0) * sig * sech2
+    # x >= 0: tanh(sp) = (1 + 2e) / (1 + 2e + 2e^2), sech^2(sp) = 4 (e a / (a^2 + e^2))^2.
+    t_pos = (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e)
+    q = e * a / (a * a + e * e)
+    inside = x < 200.0  # beyond, sech^2 == 0 and x * 0 would be nan at inf
+    d_pos = t_pos + jnp.where(inside, x, 0.0) / a * (4.0 * q * q)
+    # x < 0, with D = a^2 + 1: tanh(sp) = e (e + 2) / D and the derivative in one
+    # fraction, e ((e + 2) D + 4 x a) / D^2, which has fewer roundings near its zero.
+    d = a * a + 1.0
+    xn = jnp.where(x > -200.0, x, 0.0)
+    t_neg = m * (e + 2.0) / d
+    d_neg = m * ((e + 2.0) * d + 4.0 * xn * a) / (d * d)
+    y = jnp.where(pos, x * t_pos, (xn * t_neg) * k)
+    return y, jnp.where(pos, d_pos, d_neg * k)
 
 
 _mish = _math.elementwise(_mish_parts)
@@ -142,7 +148,7 @@ def mish(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.mish(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.30340147,  0.        ,  0.86509836], dtype=float32)
+      Array([-0.30340147,  0.        ,  0.8650984 ], dtype=float32)
 
     References:
       Misra, Mish: A Self Regularized Non-Monotonic Activation Function, arXiv:1908.08681.
@@ -158,7 +164,7 @@ register(Entry("mish", mish, "elementwise", r"x\tanh(\mathrm{softplus}(x))",
 def _hard_silu_parts(x: Array) -> tuple[Array, Array]:
     gate = jnp.clip(x + 3.0, 0.0, 6.0) / 6.0  # exactly 1 for x >= 3, so x * gate == x
     dy = jnp.where(x <= -3.0, 0.0, jnp.where(x >= 3.0, 1.0, (2.0 * x + 3.0) / 6.0))
-    return x * gate, dy
+    return jnp.where(x <= -3.0, 0.0, x * gate), dy  # x * 0 would be nan at -inf
 
 
 _hard_silu = _math.elementwise(_hard_silu_parts)
@@ -182,8 +188,8 @@ def hard_silu(x: ArrayLike) -> Array:
       Same shape and dtype as ``x``.
 
     Examples:
-      >>> ja.hard_silu(jnp.array([-4.0, -1.5, 0.0, 1.0, 4.0]))
-      Array([-0.       , -0.375    ,  0.       ,  0.6666667,  4.       ], dtype=float32)
+      >>> ja.hard_silu(jnp.array([-1.5, 0.0, 1.0, 4.0]))
+      Array([-0.375    ,  0.       ,  0.6666667,  4.       ], dtype=float32)
 
     References:
       Howard et al., Searching for MobileNetV3, arXiv:1905.02244.

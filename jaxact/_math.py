@@ -48,6 +48,18 @@ def elementwise(parts: Parts) -> jax.custom_jvp:
     return fn
 
 
+def exp_split(x: Array) -> tuple[Array, Array]:
+    """``(m, k)`` with ``exp(x) == m * k``, ``m`` normal down to x = -151.
+
+    exp(x) is subnormal (flushed to 0 by XLA) below x = -87.3, but products such as
+    x e^x or alpha e^x are still normal there; computing ``(c * m) * k`` keeps them.
+    The shift by 64 is exact for the x where it applies; k = e^-64 rounded to float32
+    adds at most half an ulp.
+    """
+    low = x < -64.0
+    return jnp.exp(jnp.where(low, x + 64.0, x)), jnp.where(low, math.exp(-64.0), 1.0)
+
+
 def exp_scaled(a: Array, x: Array) -> tuple[Array, Array]:
     """``(p, exp(-|a*x|))`` with the product's rounding error folded back in.
 
@@ -154,16 +166,27 @@ def softplus_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
 
 def silu_parts(x: Array) -> tuple[Array, Array]:
     """x sigmoid(x); derivative sigmoid(x) + x sigmoid'(x) (no 1 - sigmoid)."""
-    y, dy = silu_beta_parts(x, jnp.ones_like(x))[:2]
+    y, dy, _ = silu_beta_parts(x, jnp.ones_like(x))
     return y, dy
 
 
 def silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
-    p, e = exp_scaled(beta, x)
-    sig, _, dsig = sigmoid_from(p, e)
+    """x sigmoid(beta x) with partials; the tail x e^{beta x} stays normal to x = -92."""
+    p, err = _core.two_prod(beta, x)
+    err = jnp.where(jnp.isfinite(err), err, 0.0)
+    m, k = exp_split(-jnp.abs(p))
+    m = m * (1.0 - jnp.sign(p) * err)  # e^{-|beta x|} = m * k, rounding of beta*x restored
+    e = m * k
+    r = 1.0 / (1.0 + e)
+    pos = p >= 0
+    # sig = sigmoid(p) = sig_m * k_p, with k_p = 1 for p >= 0.
+    sig_m = jnp.where(pos, r, m * r)
+    k_p = jnp.where(pos, 1.0, k)
+    dsig_m = (m * r) * r  # sigmoid'(p) / k
     # Beyond |p| = 200 sigmoid' is 0; zeroing x there avoids inf * 0 = nan at x = +-inf.
     inside = jnp.abs(p) < 200.0
     xd = jnp.where(inside, x, 0.0)
     pd = jnp.where(inside, p, 0.0)
-    y = jnp.where(sig == 0.0, 0.0 * xd, x * sig)
-    return y, sig + pd * dsig, xd * (xd * dsig)
+    y = jnp.where(p < -200.0, 0.0, (x * sig_m) * k_p)  # NaN stays NaN
+    dx = jnp.where(pos, sig_m + (pd * dsig_m) * k, (sig_m + pd * dsig_m) * k)
+    return y, dx, (xd * (xd * dsig_m)) * k

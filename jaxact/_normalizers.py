@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core
+from jaxact import _core, _math
 from jaxact._registry import Entry, Param, register
 
 Axis = int | Sequence[int] | None
@@ -142,7 +142,7 @@ def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
 
     Examples:
       >>> ja.softmax(jnp.array([1.0, 2.0, 3.0]))
-      Array([0.09003057, 0.24472848, 0.6652409 ], dtype=float32)
+      Array([0.09003057, 0.24472848, 0.66524094], dtype=float32)
     """
     arr, axes, where = _prepare("softmax", x, axis, where)
     return _core.apply(_softmax_kernel, arr, where, axis=axes)
@@ -155,15 +155,25 @@ register(Entry("softmax", softmax, "normalizer", r"\frac{e^{x_i}}{\sum_j e^{x_j}
 
 
 def _lse_value(a: Array, b: Array | None, mask: Array, axis: tuple[int, ...]):
+    top = jnp.max(a, axis, where=mask, initial=-jnp.inf, keepdims=True)
     if b is None:
         _, _, rest, m = _shifted(a, mask, axis)
-        top = jnp.max(a, axis, where=mask, initial=-jnp.inf, keepdims=True)
         lse = jnp.where(top == jnp.inf, jnp.inf, m + jnp.log1p(rest))
         return lse, jnp.where(jnp.isnan(lse), lse, 1.0)
-    m = jnp.max(a, axis, where=mask, initial=-jnp.inf, keepdims=True)
-    m = jnp.where(jnp.isfinite(m), m, 0.0)
+    m = jnp.where(jnp.isfinite(top), top, 0.0)
     s = jnp.sum(jnp.where(mask, b * jnp.exp(a - m), 0.0), axis, keepdims=True)
     return m + jnp.log(jnp.abs(s)), jnp.sign(s)
+
+
+def _weights(a: Array, b: Array | None, mask: Array, axis: tuple[int, ...]) -> Array:
+    """d logsumexp / d a: the softmax of a (times b / sum, with signs, when weighted)."""
+    if b is None:
+        return _softmax_masked(a, mask, axis)
+    top = jnp.max(a, axis, where=mask, initial=-jnp.inf, keepdims=True)
+    d, err = _core.two_sum(a, -jnp.where(jnp.isfinite(top), top, 0.0))
+    e = jnp.where(mask, b * (jnp.exp(d) * (1.0 + jnp.where(jnp.isfinite(err), err, 0.0))), 0.0)
+    s = jnp.sum(e, axis, keepdims=True)
+    return jnp.where(s != 0, e / jnp.where(s != 0, s, 1.0), 0.0)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
@@ -174,16 +184,60 @@ def _lse(a: Array, b: Array | None, mask: Array, axis: tuple[int, ...]):
 @_lse.defjvp
 def _lse_jvp(axis, primals, tangents):
     (a, b, mask), (ta, tb, _) = primals, tangents
-    lse, sign = _lse(a, b, mask, axis)
-    # d lse = sum(w * (b da + db)) with w = sign * e^{a - lse}: the softmax when b is None.
-    w = jnp.where(mask & (lse > -jnp.inf), jnp.exp(a - lse) * sign, 0.0)
-    dot = jnp.sum(w * (ta if b is None else b * ta + tb), axis, keepdims=True)
-    return (lse, sign), (dot, jnp.zeros_like(sign))
+    out = _lse(a, b, mask, axis)
+    # d lse = sum(w (da + db / b)) with w = b e^a / sum(b e^a): computed like softmax,
+    # from the exactly shifted exponents, not as exp(a - lse) with lse rounded.
+    w = _weights(a, b, mask, axis)
+    dot = jnp.sum(w * ta, axis, keepdims=True)
+    if b is not None:
+        eb = _weights(a, jnp.ones_like(b), mask, axis)  # e^a / sum(e^a) ...
+        dot = dot + jnp.sum(eb * tb, axis, keepdims=True) * _ratio(a, b, mask, axis)
+    return out, (dot, jnp.zeros_like(out[1]))
+
+
+def _ratio(a: Array, b: Array, mask: Array, axis: tuple[int, ...]) -> Array:
+    """sum(e^a) / sum(b e^a), turning softmax weights into the weights of b."""
+    top = jnp.max(a, axis, where=mask, initial=-jnp.inf, keepdims=True)
+    e = jnp.where(mask, jnp.exp(a - jnp.where(jnp.isfinite(top), top, 0.0)), 0.0)
+    return jnp.sum(e, axis, keepdims=True) / jnp.sum(b * e, axis, keepdims=True)
 
 
 def _logsumexp_kernel(a: Array, b: Array | None, where: Array | None, *,
                       axis: tuple[int, ...]) -> tuple[Array, Array]:
     return _lse(a, b, _mask(a, where), axis)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _lme(x: Array, mask: Array, axis: tuple[int, ...]) -> Array:
+    # log(mean e^x) = m + log1p(sum(expm1(x - m)) / n): no log n to subtract, so a
+    # mean near 1 keeps its small logarithm.
+    top = jnp.max(x, axis, where=mask, initial=-jnp.inf, keepdims=True)
+    m = jnp.where(jnp.isfinite(top), top, 0.0)
+    d, err = _core.two_sum(x, -m)
+    err = jnp.where(jnp.isfinite(err), err, 0.0)
+    e = jnp.exp(d)
+    n = jnp.sum(mask, axis, keepdims=True).astype(x.dtype)
+    below = jnp.sum(jnp.where(mask, _math.expm1(d) + err * e, 0.0), axis, keepdims=True) / n
+    mean = jnp.sum(jnp.where(mask, e * (1.0 + err), 0.0), axis, keepdims=True) / n
+    # mean - 1 = below: log1p(below) where the mean is near 1, log(mean) where it is not.
+    # m + log1p(u) is summed as (m + u) + (log1p(u) - u): m + u is exact when they
+    # cancel, and log1p(u) - u comes from its series when small.
+    u = below
+    series = -u * u * (0.5 - u * (1 / 3 - u * (0.25 - u * (0.2 - u / 6))))
+    corr = jnp.where(jnp.abs(u) < 2.0**-6, series, jnp.log1p(u) - u)
+    out = jnp.where(below > -0.5, (m + u) + corr, m + jnp.log(mean))
+    return jnp.where(top == jnp.inf, jnp.inf, out)
+
+
+@_lme.defjvp
+def _lme_jvp(axis, primals, tangents):
+    (x, mask), (t, _) = primals, tangents
+    p = _softmax_masked(x, mask, axis)
+    return _lme(x, mask, axis), jnp.sum(p * jnp.where(mask, t, 0.0), axis, keepdims=True)
+
+
+def _logmeanexp_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> Array:
+    return _lme(x, _mask(x, where), axis)
 
 
 def _finish(lse: Array, sign: Array, axes: tuple[int, ...], keepdims: bool,
@@ -202,8 +256,8 @@ def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None,
 
     .. math::
         \mathrm{logsumexp}(a) = \log \sum_i b_i e^{a_i},
-        \qquad rac{\partial\,\mathrm{logsumexp}}{\partial a_i}
-        = rac{b_i e^{a_i}}{\sum_j b_j e^{a_j}}
+        \qquad \frac{\partial\,\mathrm{logsumexp}}{\partial a_i}
+        = \frac{b_i e^{a_i}}{\sum_j b_j e^{a_j}}
 
     Without ``b`` the maximum's term is kept out of the sum and added through
     ``log1p``, so a sum of ``1 + tiny`` keeps its ``tiny``.
@@ -236,7 +290,7 @@ def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None,
 
 
 register(Entry("logsumexp", logsumexp, "normalizer", r"\log\sum_i b_i e^{a_i}",
-               r"rac{b_i e^{a_i}}{\sum_j b_j e^{a_j}}",
+               r"\frac{b_i e^{a_i}}{\sum_j b_j e^{a_j}}",
                params=(Param("axis", None, "axis or axes"), Param("b", None, "weights"),
                        Param("keepdims", False, "keep reduced axes"),
                        Param("return_sign", False, "also return the sign"),
@@ -249,9 +303,9 @@ def logmeanexp(x: ArrayLike, axis: Axis = None, where: ArrayLike | None = None,
     r"""Log of the mean of exponentials.
 
     .. math::
-        \mathrm{logmeanexp}(x) = \log rac{1}{n} \sum_{i=1}^n e^{x_i}
+        \mathrm{logmeanexp}(x) = \log \frac{1}{n} \sum_{i=1}^n e^{x_i}
         = \mathrm{logsumexp}(x) - \log n,
-        \qquad rac{\partial}{\partial x_i} = \mathrm{softmax}(x)_i
+        \qquad \frac{\partial}{\partial x_i} = \mathrm{softmax}(x)_i
 
     Args:
       x: input array.
@@ -267,13 +321,11 @@ def logmeanexp(x: ArrayLike, axis: Axis = None, where: ArrayLike | None = None,
       Array(1., dtype=float32)
     """
     arr, axes, where = _prepare("logmeanexp", x, axis, where)
-    lse, _ = _core.apply(_logsumexp_kernel, arr, None, where, axis=axes)
-    count = jnp.sum(_mask(arr, where), axes, keepdims=True).astype(lse.dtype)
-    out = lse - jnp.log(count)
+    out = _core.apply(_logmeanexp_kernel, arr, where, axis=axes)
     return out if keepdims else jnp.squeeze(out, axes)
 
 
-register(Entry("logmeanexp", logmeanexp, "normalizer", r"\lograc1n\sum_i e^{x_i}",
+register(Entry("logmeanexp", logmeanexp, "normalizer", r"\log\frac1n\sum_i e^{x_i}",
                r"\mathrm{softmax}(x)_i",
                params=(Param("axis", None, "axis or axes"), Param("where", None, "mask"),
                        Param("keepdims", False, "keep reduced axes")),

@@ -92,7 +92,7 @@ register(Entry("sparse_sigmoid", sparse_sigmoid, "elementwise",
 
 
 def _sparse_plus_parts(x: Array) -> tuple[Array, Array]:
-    inner = jnp.where(jnp.abs(x) < 1.0, x, 0.0)  # keep (x+1)^2 finite where unused
+    inner = jnp.where(jnp.abs(x) >= 1.0, 0.0, x)  # keep (x+1)^2 finite where unused; NaN stays
     y = jnp.where(x <= -1.0, 0.0, jnp.where(x >= 1.0, x, 0.25 * jnp.square(inner + 1.0)))
     return y, 0.5 * jnp.clip(x + 1.0, 0.0, 2.0)
 
@@ -224,7 +224,10 @@ register(Entry("relu6", relu6, "elementwise", r"\min(\max(x,0),6)", r"[0<x<6]", 
 
 def _leaky_relu_parts(x: Array, slope: Array) -> tuple[Array, Array, Array]:
     pos = x >= 0
-    return jnp.where(pos, x, slope * x), jnp.where(pos, 1.0, slope), jnp.where(pos, 0.0, x)
+    # x * 1 rather than x: a subnormal x compares as 0 (XLA flushes it) and must not
+    # pass through unscaled on the x >= 0 side.
+    gain = jnp.where(pos, 1.0, slope)
+    return x * gain, gain, jnp.where(pos, 0.0, x)
 
 
 _leaky_relu = _math.elementwise(_leaky_relu_parts)

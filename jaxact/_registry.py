@@ -111,14 +111,32 @@ def register(entry: Entry, *, overwrite: bool = False) -> Entry:
 
 
 def unregister(name: str) -> None:
-    """Removes a registered entry and its aliases (for user-registered functions)."""
+    """Removes a registered entry and its aliases (for user-registered functions).
+
+    Examples:
+      >>> import jaxact as ja
+      >>> _ = ja.register(ja.Entry("twice", lambda x: 2 * x, "elementwise", "2x", "2"))
+      >>> ja.unregister("twice")
+      >>> "twice" in ja.names()
+      False
+    """
     entry = _ENTRIES.pop(canonical(name))
     for alias in entry.aliases:
         _ALIASES.pop(alias, None)
 
 
 def canonical(name: str) -> str:
-    """Resolves an alias to its canonical name; raises ValueError for an unknown name."""
+    """Resolves an alias to its canonical name; raises ValueError for an unknown name.
+
+    Examples:
+      >>> import jaxact as ja
+      >>> ja.canonical("hard_swish")
+      'hard_silu'
+      >>> ja.canonical("gleu")
+      Traceback (most recent call last):
+      ...
+      ValueError: unknown activation 'gleu'; closest: glu, gelu, elu, silu, selu. See jaxact.names() for all.
+    """
     if name in _ENTRIES:
         return name
     if name in _ALIASES:
@@ -188,5 +206,11 @@ def names(*, kind: Kind | None = None, source: str | None = None) -> list[str]:
 
 
 def aliases() -> Mapping[str, str]:
-    """A read-only view of alias → canonical name."""
+    """A copy of the alias → canonical name table.
+
+    Examples:
+      >>> import jaxact as ja
+      >>> ja.aliases()["swish"]
+      'silu'
+    """
     return dict(_ALIASES)

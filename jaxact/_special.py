@@ -1,0 +1,228 @@
+"""GELU kernels, exact (erf) and tanh forms: value and derivative in one pass.
+
+Both return ``(f(x), f'(x))`` for float32 or float64 ``x`` (other floats are computed in
+float32 and cast back). The float32 kernels meet jaxact's bar (value <= 4 ulp, derivative
+<= 8 ulp against the exact function of the float32 input) on every finite input; the
+float64 ones use plain formulas (lax.erfc, exp) and are accurate to ~1e-13 relative.
+
+Why not the textbook formulas: in the negative tail the rounding errors of x/sqrt(2) and
+x*x (or of the tanh argument u) are multiplied by ~x^2 (resp. ~|u|), XLA's float32 erfc is
+off by ~60 ulp there and tanh by ~4 ulp, and Phi(x) + x phi(x) cancels near its zero at
+x ~ -0.75. Here exp() only ever sees an argument carried in double-float (two_prod-style
+error-free products), the error function is replaced by fitted polynomials of the scaled
+erfcx (tests/reference/fit_erfcx.py), and each derivative is written as (x - x0) * poly
+near its zero.
+
+Second derivatives: every step is plain differentiable jnp code (no stop_gradient); the
+error-free splits have zero derivative in their low parts, so jax.grad of the returned
+derivative is the derivative of the approximation, accurate to ~1e-6 relative.
+
+XLA's algebraic simplifier reassociates additions of constants ((c1 - a) + c2 becomes
+(c1 + c2) - a, and (c + q) - c becomes q), which destroys compensated sums; constants that
+take part in one go through ``_opaque`` (an optimization barrier the simplifier cannot see
+through; it costs nothing at run time).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+from jax import Array, lax
+
+# ---- constants: printed by tests/reference/fit_erfcx.py (run it to regenerate) -------
+_A0 = (0.7517915368080139, -1.211444988769017e-08)  # zero of gelu' at x = -A0, hi + lo
+_X0 = (-0.7524614334106445, 1.1339627903339533e-08)  # zero of the tanh form's derivative
+_C1 = (1.5957691669464111, -4.534068054340423e-08)  # 2 sqrt(2/pi), hi + lo
+_C3 = 0.07135481387376785  # 2 sqrt(2/pi) 0.044715
+_C3_HEAD = 0.07135009765625  # 12-bit head of C3: _C3_HEAD * (12-bit number) is exact
+_C3_TAIL = 4.718616310128709e-06  # C3 - _C3_HEAD
+_C3X3 = 0.21406444907188416  # 3 C3
+_SHIFT3 = (2.079437255859375, 4.285820523364237e-06)  # 3 ln 2 = hi + lo, hi = k 2^-16
+_SHIFT8 = (5.5451812744140625, -3.829934485111153e-06)  # 8 ln 2
+# h(a) = exp(a^2/2) Q(a) = erfcx(a/sqrt2)/2 on 0 <= a <= 2.5, in y = a - 1.25.
+_H = (0.23076032102108002, -0.11049187928438187, 0.046322740614414215,
+      -0.017529526725411415, 0.006102702580392361, -0.0019800022710114717,
+      0.0006046002963557839, -0.00017540508997626603, 4.825310315936804e-05,
+      -1.2230534593982156e-05, 3.172704055032227e-06, -1.0412760502731544e-06,
+      2.3103937962787313e-07)
+# (h(a) - a/sqrt(2 pi)) / (A0 - a) on 0 <= a <= 2.5, in y = a - 1.25.
+_K = (0.5377618670463562, -0.056859180331230164, 0.021148689091205597,
+      -0.007264405023306608, 0.002331556985154748, -0.0007054453599266708,
+      0.0002029742463491857, -5.5618424084968865e-05, 1.4089741853240412e-05,
+      -3.5512964586814633e-06, 1.1565282420633594e-06, -2.733578128299996e-07)
+# a h(a) = a Q(a) exp(a^2/2) on 2.5 <= a <= 16, in w = 1/a^2 (-> 1/sqrt(2 pi) as w -> 0).
+_N = (0.3989422619342804, -0.39893287420272827, 1.195412278175354, -5.8788604736328125,
+      37.293556213378906, -244.75851440429688, 1359.84619140625, -5442.6015625,
+      13324.001953125, -14704.73828125)
+# tanh form: gelu_t'(x) / (x - X0) on -1.5 <= x <= -0.45, in u = x + 0.975.
+_T = (0.3445856273174286, 0.37856921553611755, 0.053398627787828445,
+      -0.09074070304632187, -0.033847276121377945, 0.010778781026601791,
+      0.0075441999360919, -0.0005171975935809314, -0.0010265095625072718)
+_A1, _Y0 = 2.5, 1.25  # exact GELU: polynomials in a below A1, in 1/a^2 above
+_TA, _TB, _TC = -1.5, -0.45, -0.975  # tanh form: local derivative polynomial on [TA, TB]
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def gelu_erf_parts(x: Array) -> tuple[Array, Array]:
+    """``(x Phi(x), Phi(x) + x phi(x))``, Phi the standard normal CDF."""
+    return _dispatch(x, _gelu_erf_f32, _gelu_erf_f64)
+
+
+def gelu_tanh_parts(x: Array) -> tuple[Array, Array]:
+    """``(x s(w), s(w) + x w'(x) s(w) s(-w))`` with ``w = 2 sqrt(2/pi) (x + 0.044715 x^3)``.
+
+    ``s`` is the logistic sigmoid: ``x s(w) = x/2 (1 + tanh(w/2))``, the usual tanh GELU.
+    """
+    return _dispatch(x, _gelu_tanh_f32, _gelu_tanh_f64)
+
+
+def _dispatch(x, f32, f64):
+    if x.dtype == jnp.float64:
+        return f64(x)
+    if x.dtype == jnp.float32:
+        return f32(x)
+    value, deriv = f32(x.astype(jnp.float32))
+    return value.astype(x.dtype), deriv.astype(x.dtype)
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def _opaque(c: float, like: Array) -> Array:
+    """The constant ``c`` hidden from XLA's simplifier (see the module docstring)."""
+    return lax.optimization_barrier(jnp.asarray(c, like.dtype))
+
+
+def _split(v: Array) -> tuple[Array, Array]:
+    """Veltkamp split ``v = hi + lo``, 12-bit ``hi``; products of two heads are exact.
+
+    The factor is opaque so that XLA cannot fold it into a constant factor of ``v``.
+    """
+    t = _opaque(4097.0, v) * v
+    hi = t - (t - v)
+    return hi, v - hi
+
+
+def _horner(coeffs: tuple[float, ...], t: Array) -> Array:
+    acc = jnp.full_like(t, coeffs[-1])
+    for c in coeffs[-2::-1]:
+        acc = acc * t + c
+    return acc
+
+
+# ---- exact GELU --------------------------------------------------------------------------
+
+
+def _gelu_erf_f32(x: Array) -> tuple[Array, Array]:
+    # Beyond |x| = 16, exp(-x^2/2) is 0 and both outputs are at their limits; clipping
+    # also keeps the splits below finite (x = +-inf, huge x) without changing the result.
+    xc = jnp.clip(x, -16.0, 16.0)
+    a = jnp.abs(xc)
+    ah, al = _split(a)
+    p = a * a
+    e = ((ah * ah - p) + (ah + ah) * al) + al * al  # a^2 = p + e exactly
+    # g = exp(-a^2/2) / scale from the exact a^2: exp(-p/2) alone would be off by
+    # |e|/2 ~ a^2 2^-25 relative (~100 ulp at a = 13). Where exp(-a^2/2) is subnormal
+    # (flushed to 0 on CPU) the derivative a phi(a) is not yet, so for p >= 128 the
+    # exponent is shifted by 3 ln 2 (hi part exact against p/2 >= 64, lo part folded
+    # into the correction) and scale = 2^-3 is applied after the larger factors.
+    far = p >= 128.0
+    ex = jnp.exp(jnp.where(far, _SHIFT3[0], 0.0) - 0.5 * p)
+    g = ex - ex * (0.5 * e - jnp.where(far, _SHIFT3[1], 0.0))
+    scale = jnp.where(far, 0.125, 1.0)
+    near = a < _A1
+    y = a - _Y0
+    w = 1.0 / jnp.where(near, 1.0, p)  # 1/a^2; the untaken branch gets a safe 1
+    n = _horner(_N, w)  # a h(a), |x| >= 2.5
+    # t = |x| Q(|x|) = |x| (1 - Phi(|x|)), never formed as a difference:
+    #   small |x|: |x| exp(-x^2/2) h(|x|);   large: exp(-x^2/2) N(1/x^2).
+    t = jnp.where(near, (a * _horner(_H, y)) * g, (g * n) * scale)
+    # x Phi(x) = -t for x < 0 and x - t for x >= 0 (x = +inf: inf - 0). Below 2^-60,
+    # where t would flush to 0 first and leave x, Phi = 1/2 to float32 precision.
+    value = jnp.where(a < 2.0**-60, 0.5 * x, jnp.where(x < 0, 0.0, x) - t)
+    # d = Phi(-|x|) - |x| phi(|x|) = exp(-x^2/2) (h - |x|/sqrt(2 pi)): gelu'(x) for
+    # x < 0, 1 - gelu'(x) for x >= 0. Small |x|: (A0 - |x|) K(|x|) exp(-x^2/2) with
+    # A0 - |x| exact (Sterbenz near A0); large |x|: |x| exp(-x^2/2) (c - N/x^2), no cancel.
+    da = (_A0[0] - a) + _opaque(_A0[1], x)
+    d_near = (g * da) * _horner(_K, y)
+    d_far = -((a * g) * (_INV_SQRT_2PI - n * w)) * scale
+    d = jnp.where(near, d_near, d_far)
+    return value, jnp.where(x < 0, d, 1.0 - d)
+
+
+def _gelu_erf_f64(x: Array) -> tuple[Array, Array]:
+    # float64: lax.erfc is accurate enough here (relative error ~x^2 2^-53 in the tail).
+    xc = jnp.clip(x, -40.0, 40.0)  # exp(-x^2/2) underflows beyond; keeps -inf from 0*inf
+    cdf = 0.5 * lax.erfc(xc * -math.sqrt(0.5))
+    pdf = jnp.exp(-0.5 * (xc * xc)) * _INV_SQRT_2PI
+    return jnp.where(x > 40.0, x, xc * cdf), cdf + xc * pdf
+
+
+# ---- tanh GELU ---------------------------------------------------------------------------
+
+
+def _gelu_tanh_f32(x: Array) -> tuple[Array, Array]:
+    # Beyond |x| = 12, |w| > 140: s(w) is exactly 0 or 1 in float32. Clipping keeps x^3
+    # and the splits finite for huge x (no inf - inf = nan) without changing the result.
+    xc = jnp.clip(x, -12.0, 12.0)
+    # w = x (c1 + c3 x^2) as W + Wl to ~2^-33 relative: exp(w) amplifies an absolute
+    # error of w one for one, and w reaches -100 before x s(w) underflows.
+    xh, xl = _split(xc)
+    xh2 = xh * xh  # exact: 12-bit head
+    v = _C3_HEAD * xh  # exact: 12-bit * 12-bit
+    vh, vl = _split(v)
+    big = vh * xh  # exact; _C3_HEAD xh^2 = big + vl xh
+    # The rest of c3 x^2, all terms ~2^-11 of big, so float32 rounding is harmless:
+    # vl xh, (c3 - _C3_HEAD) xh^2, and c3 (x^2 - xh^2) with x^2 - xh^2 = (xh + x) xl.
+    rest = (vl * xh + _C3_TAIL * xh2) + _C3 * ((xh + xc) * xl)
+    c1 = _opaque(_C1[0], x)
+    mh = c1 + big  # m = c1 + c3 x^2 = mh + ml (two_sum)
+    bb = mh - c1
+    ml = ((c1 - (mh - bb)) + (big - bb)) + (rest + _C1[1])
+    w = xc * mh  # w = x m = w + wl (two_prod) + x ml
+    mhh, mhl = _split(mh)
+    wl = (((xh * mhh - w) + xh * mhl + xl * mhh) + xl * mhl) + xc * ml
+    big_w = w + wl  # renormalise: wl may reach 2^-11 |w|, too big for exp(W)(1 + Wl)
+    w_lo = wl - (big_w - w)
+    neg = big_w < 0
+    # E = exp(-|w|) / scale. Where exp(w) is subnormal (flushed on CPU) but x s(w) and
+    # the derivative (up to ~300 exp(w)) are not, the exponent is shifted by 8 ln 2
+    # (exact for |W| >= 64) and scale = 2^-8 is applied last.
+    far = big_w <= -64.0
+    ex = jnp.exp(jnp.where(far, _SHIFT8[0], 0.0) - jnp.abs(big_w))
+    e = ex + ex * (jnp.where(neg, w_lo, -w_lo) + jnp.where(far, _SHIFT8[1], 0.0))
+    scale = jnp.where(far, 2.0**-8, 1.0)
+    e_true = e * scale
+    # r = s(|w|) = 1/(1 + E) with the rounding of 1 + E compensated (Fast2Sum, E <= 1).
+    one = _opaque(1.0, x)
+    s = one + e_true
+    s_lo = e_true - (s - one)
+    r0 = 1.0 / s
+    r = r0 - r0 * (s_lo * r0)
+    er = e * r  # s(-|w|) / scale: no 1 - s(|w|) cancellation
+    value = jnp.where(neg, (xc * er) * scale, jnp.where(x < 0, xc, x) * r)
+    # derivative s(w) (1 + x w' s(-w)); x w' = w + 2 c3 x^3 (no cancellation for any x).
+    xw = big_w + (xc * (big + rest)) * 2.0
+    gate = 1.0 + xw * jnp.where(neg, r, er * scale)
+    deriv = jnp.where(neg, (er * gate) * scale, r * gate)
+    # Near its zero X0 the bracket cancels: (x - X0) T(x) there, x - X0_hi exact (Sterbenz).
+    local = (xc >= _TA) & (xc <= _TB)
+    dx0 = (xc - _X0[0]) - _opaque(_X0[1], x)
+    deriv = jnp.where(local, dx0 * _horner(_T, xc - _TC), deriv)
+    return value, deriv
+
+
+def _gelu_tanh_f64(x: Array) -> tuple[Array, Array]:
+    xc = jnp.clip(x, -24.0, 24.0)  # |w| > 1000 beyond: s(w) is exactly 0 or 1
+    c1 = 2.0 * math.sqrt(2.0 / math.pi)
+    c3 = c1 * 0.044715
+    y = xc * xc
+    w = xc * (c1 + c3 * y)
+    e = jnp.exp(-jnp.abs(w))
+    r = 1.0 / (1.0 + e)
+    er = e * r
+    neg = w < 0
+    sig, sig_neg = jnp.where(neg, er, r), jnp.where(neg, r, er)
+    value = jnp.where(x < 0, xc, x) * sig
+    return value, sig * (1.0 + (xc * (c1 + (3.0 * c3) * y)) * sig_neg)

@@ -1,0 +1,141 @@
+"""The ``jaxact`` command line (``list``, ``bench``) and the residual counter it reports.
+
+Smoke tests only: nothing here asserts a speed. Expected residual counts come from reading
+the jaxprs of ``jax.vjp`` for these functions (jax 0.10): ``sin`` saves ``cos(x)``;
+``jax.nn.gelu(approximate=True)`` saves x and four intermediates; ``relu`` a mask (its
+zeros are a constant); ``glu`` three half-size arrays; ``softmax`` ``exp`` plus per-row sums.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jaxact
+from jaxact import _bench, cli
+
+ROOT = Path(__file__).resolve().parents[1]
+X = jax.ShapeDtypeStruct((8, 1024), jnp.float32)
+
+
+@pytest.mark.parametrize(
+    ("f", "expected"),
+    [
+        (lambda x: x * 2, 0),
+        (lambda x: x + jnp.float32(1), 0),
+        (jax.nn.identity, 0),
+        (jnp.sin, 1),
+        (lambda x: x * x, 1),  # the input itself
+        (jax.checkpoint(jnp.sin), 1),  # recomputes cos; keeps only x
+        (jax.nn.relu, 1),  # the mask; the broadcast zeros are a constant
+        (jax.nn.glu, 3),  # half-size arrays count
+        (jax.nn.softmax, 1),  # (8, 1) row sums do not
+    ],
+    ids=["x*2", "x+1", "identity", "sin", "x*x", "checkpoint-sin", "relu", "glu", "softmax"],
+)
+def test_saved_residuals_known_cases(f, expected):
+    assert _bench.saved_residuals(f, X) == expected
+
+
+def test_saved_residuals_gelu_tanh_saves_several():
+    n = _bench.saved_residuals(lambda x: jax.nn.gelu(x, approximate=True), X)
+    assert n >= 3
+
+
+def test_saved_residuals_details_and_options():
+    relu = _bench.residuals(jax.nn.relu, X)
+    assert {(r["dtype"], r["depends_on_x"]) for r in relu} <= {("bool", True), ("float32", False)}
+    assert any(r["dtype"] == "bool" and r["depends_on_x"] for r in relu)
+    assert _bench.saved_residuals(jax.nn.glu, X, min_fraction=1.0) == 0
+    assert _bench.saved_residuals(jax.nn.softmax, X, min_fraction=0.0) >= 2
+    # Concrete arrays work too; huge abstract ones are only traced, never allocated.
+    assert _bench.saved_residuals(jnp.sin, jnp.ones((4, 4))) == 1
+    assert _bench.saved_residuals(jnp.exp, jax.ShapeDtypeStruct((10**12,), jnp.float32)) == 1
+
+
+def test_copy_floor_is_not_elided():
+    x = jnp.arange(2048, dtype=jnp.float32).reshape(2, 1024)
+    call, check = _bench.copy_floor(x)
+    assert check["hlo_has_multiply"] and check["new_buffer"] and check["equal"]
+    assert call().shape == x.shape
+
+
+def test_bench_shape():
+    assert _bench.bench_shape(2**22) == (4096, 1024)
+    assert _bench.bench_shape(512) == (1, 512)
+    with pytest.raises(ValueError, match="size"):
+        _bench.bench_shape(1500)
+
+
+def test_bench_quick_smoke(tmp_path, capsys):
+    out = tmp_path / "res.json"
+    argv = ["bench", "--quick", "--only", "relu,sigmoid", "--size", "2048", "--reps", "3"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    for col in cli.BENCH_COLUMNS:
+        assert col in table
+    assert "relu" in table and "sigmoid" in table and f"wrote {out}" in table
+
+    result = json.loads(out.read_text())
+    for key in ("platform", "device_kind", "jax", "jaxlib", "date", "size", "reps", "results"):
+        assert key in result
+    assert result["platform"] == jax.default_backend()
+    assert result["size"] == 2048 and result["reps"] == 3 and result["quick"] is True
+    assert [r["name"] for r in result["results"]] == ["relu", "sigmoid"]
+    for r in result["results"]:
+        assert r["shape"] == [2, 1024]
+        assert r["copy"]["gbps"] > 0
+        for mode in ("fwd", "vjp"):
+            m = r[mode]
+            assert m["jaxact"]["median_ms"] > 0 and m["jax.nn"]["median_ms"] > 0
+            assert m["ratio"] > 0 and len(m["ratio_p25_p75"]) == 2
+            assert m["gbps"] > 0 and m["frac_of_copy"] > 0
+            assert len(m["samples_ms"]["jaxact"]) == 3
+        assert isinstance(r["residuals"]["jaxact"], int)
+        assert isinstance(r["residuals"]["jax.nn"], int)
+        assert r["max_rel_diff_vs_jax.nn"] < 1e-4
+
+
+def test_bench_resolves_aliases():
+    cases, skipped = _bench.registry_cases(["swish"])
+    assert [c.name for c in cases] == ["silu"] and not skipped
+
+
+def test_list_shows_every_name(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["name", "aliases"]
+    first_words = {ln.split()[0] for ln in lines[2:] if ln.strip()}
+    assert set(jaxact.names()) <= first_words
+    assert "approximate=True" in out  # gelu's parameter with its default
+
+
+def test_list_json_and_filters(capsys):
+    assert cli.main(["list", "--json", "--kind", "normalizer"]) == 0
+    rows = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
+    assert [r["name"] for r in rows] == jaxact.names(kind="normalizer")
+    assert all(set(r) == set(cli.LIST_COLUMNS) for r in rows)
+
+
+def test_cli_needs_a_subcommand(capsys):
+    with pytest.raises(SystemExit):
+        cli.main([])
+
+
+def test_micro_script_help():
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.micro", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "--quick" in proc.stdout and "bench/results" in proc.stdout
