@@ -149,7 +149,7 @@ def identity(x: ArrayLike) -> Array:
 
 
 register(Entry("identity", identity, "elementwise", "x", "1", aliases=("linear",),
-               reference="textbook"))
+               keeps_int=True, reference="textbook"))
 
 
 def _relu_parts(x: Array) -> tuple[Array, Array]:
@@ -185,7 +185,7 @@ def relu(x: ArrayLike) -> Array:
 
 register(Entry("relu", relu, "elementwise", r"\max(x, 0)", r"[x > 0]", range=(0.0, float("inf")),
                smooth=False, kinks=(Kink(0.0, 0.0, "as jax.nn; Bertoin et al. 2021"),),
-               reference="Nair & Hinton 2010"))
+               keeps_int=True, reference="Nair & Hinton 2010"))
 
 
 def _relu6_parts(x: Array) -> tuple[Array, Array]:
@@ -316,7 +316,7 @@ def hard_tanh(x: ArrayLike, *, min_val: ArrayLike = -1.0, max_val: ArrayLike = 1
 
 register(Entry("hard_tanh", hard_tanh, "elementwise", r"\min(\max(x,a),b)", r"[a\le x\le b]",
                params=(Param("min_val", -1.0, "lower bound"), Param("max_val", 1.0, "upper bound")),
-               range=(-1.0, 1.0), smooth=False,
+               range=(-1.0, 1.0), smooth=False, keeps_int=True,
                kinks=(Kink(-1.0, 1.0, "closed interval, as jax.nn"),
                       Kink(1.0, 1.0, "closed interval, as jax.nn")),
                reference="Collobert 2004; torch.nn.Hardtanh"))

@@ -49,6 +49,10 @@ class Entry:
       reference: the paper or source that defines it.
       source: where users know it from (``"jax.nn"``, ``"torch"``, ``"keras"``, ...).
       aliases: other names that resolve to this entry.
+      keeps_int: integer inputs give integer outputs (piecewise-linear functions, as
+        ``jax.nn``); otherwise they promote to the default float dtype.
+      sample: keyword arguments that generic code (tests, plots, benchmarks) passes
+        when the defaults do not make a complete call, e.g. a required ``alpha``.
     """
 
     name: str
@@ -65,6 +69,8 @@ class Entry:
     reference: str = ""
     source: str = "jax.nn"
     aliases: tuple[str, ...] = ()
+    keeps_int: bool = False
+    sample: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def bounded(self) -> bool:
@@ -195,8 +201,8 @@ def names(*, kind: Kind | None = None, source: str | None = None) -> list[str]:
       >>> import jaxact as ja
       >>> "gelu" in ja.names()
       True
-      >>> ja.names(kind="gated")
-      ['glu']
+      >>> "glu" in ja.names(kind="gated")
+      True
     """
     return sorted(
         n

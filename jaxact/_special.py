@@ -200,12 +200,15 @@ def _gelu_tanh_f32(x: Array) -> tuple[Array, Array]:
     s_lo = e_true - (s - one)
     r0 = 1.0 / s
     r = r0 - r0 * (s_lo * r0)
-    er = e * r  # s(-|w|) / scale: no 1 - s(|w|) cancellation
-    value = jnp.where(neg, (xc * er) * scale, jnp.where(x < 0, xc, x) * r)
+    # s(w) = num r and s(-w) = den r (times scale where far; scale = 1 wherever w >= 0).
+    # (Selecting the numerators, rather than forming e*r next to r, also keeps XLA from
+    # splitting the kernel in two fusions around the exp.)
+    num = jnp.where(neg, e, 1.0)
+    den = jnp.where(neg, 1.0, e)
+    value = ((jnp.where(x < 0, xc, x) * num) * r) * scale
     # derivative s(w) (1 + x w' s(-w)); x w' = w + 2 c3 x^3 (no cancellation for any x).
     xw = big_w + (xc * (big + rest)) * 2.0
-    gate = 1.0 + xw * jnp.where(neg, r, er * scale)
-    deriv = jnp.where(neg, (er * gate) * scale, r * gate)
+    deriv = ((num * r) * (1.0 + xw * (den * r))) * scale
     # Near its zero X0 the bracket cancels: (x - X0) T(x) there, x - X0_hi exact (Sterbenz).
     local = (xc >= _TA) & (xc <= _TB)
     dx0 = (xc - _X0[0]) - _opaque(_X0[1], x)

@@ -268,6 +268,21 @@ def format_bench(result: dict[str, Any]) -> str:
         + " -> ".join(f"{la[0]:.1f}" for la in result["loadavg_start_end"] if la)
     )
     tail = [f"skipped {s['name']}: {s['why']}" for s in result["skipped"]]
+    differ = [
+        f"{r['name']} ({r['differs_from_jax.nn']['elements']})"
+        for r in result["results"]
+        if r["differs_from_jax.nn"]["elements"]
+    ]
+    if differ:
+        tail.append(f"elements where jaxact and jax.nn differ by > 1e-4 rel: {', '.join(differ)}")
+    consts = [
+        f"{r['name']} {side} {r['residuals'][side + '_constant']}"
+        for r in result["results"]
+        for side in ("jaxact", "jax.nn")
+        if r["residuals"][side + "_constant"]
+    ]
+    if consts:
+        tail.append(f"full-size constant residuals (not counted): {', '.join(consts)}")
     if result.get("quick"):
         tail.append("--quick: small sizes and few rounds; do not read the ratios as findings")
     for mark, why in (("!", "clearly slower than"), ("?", "median slower than")):

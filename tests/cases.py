@@ -9,8 +9,9 @@ exactly, and so do the parameters, as the float32 value jaxact computes with
 (``_p(1.702)`` is ``mpf(float(np.float32(1.702)))``). Fixed constants that define a
 function (SELU's lambda and alpha, GELU's 0.044715) are taken at full precision.
 
-Adding an activation: add its ``Case`` here, run ``python tests/reference/generate.py
-ID`` and check in ``tests/reference/ID.npz``. Editing a reference: change its
+Adding an activation: add its ``Case`` here, or in a ``tests/cases_<family>.py`` module
+whose ``CASES`` this module gathers, run ``python tests/reference/generate.py ID`` and
+check in ``tests/reference/ID.npz``. Editing a reference: change its
 ``formula`` text too, so the stale table fails ``test_table_is_current``.
 """
 
@@ -18,66 +19,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import mpmath as mp
 import numpy as np
 
-GRID_VERSION = 1  # bump when generate.py's grid changes; every table is then stale
-Ref = Callable[[mp.mpf], mp.mpf]
-
-
-def _p(v: float) -> mp.mpf:
-    """A hyper-parameter exactly as the float32 kernel sees it."""
-    return mp.mpf(float(np.float32(v)))
-
-
-def _zero(x: mp.mpf) -> mp.mpf:
-    return mp.mpf(0)
-
-
-@dataclasses.dataclass(frozen=True)
-class Case:
-    """One elementwise activation with one set of parameters.
-
-    Attributes:
-      id: case id, also the table's file name (``tests/reference/{id}.npz``).
-      name: registry name; the test calls ``jaxact.get(name)(x, **params)``.
-      formula: what ``f`` and ``df`` compute, in words; stored in the table, so an
-        edit here marks the table stale.
-      f, df: mpmath references of the function and its derivative (the derivative
-        follows jaxact's convention at kinks, though kinks are not compared).
-      d2f: the second derivative, only used for the conditioning unit; ``None`` is
-        ``mpmath.diff(df, x)``.
-      params: keyword arguments for the jaxact call.
-      kinks: points whose derivative is not compared; ``None`` takes the registry's
-        ``entry(name).kinks`` (parametric kinks must be listed here).
-      points: where branches switch (kinks included); the grid adds each point and
-        its float32 neighbours.
-      roots: ``("f" | "df", guess)``: zeros of f or f' away from 0, refined by
-        mpmath; the grid clusters there, where the conditioning unit applies.
-    """
-
-    id: str
-    name: str
-    formula: str
-    f: Ref
-    df: Ref
-    d2f: Ref | None = None
-    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    kinks: tuple[float, ...] | None = None
-    points: tuple[float, ...] = ()
-    roots: tuple[tuple[str, float], ...] = ()
-
-    def signature(self) -> str:
-        """Everything the table depends on; a table whose signature differs is stale."""
-        return (f"{self.name} {dict(self.params)} | {self.formula} | points={self.points} "
-                f"roots={self.roots} grid={GRID_VERSION}")
-
-
-def sig(t: mp.mpf) -> mp.mpf:
-    return 1 / (1 + mp.exp(-t))
+from casekit import GRID_VERSION, Case, Ref, _p, _zero, sig  # noqa: F401  (re-exported)
 
 
 def _softplus(beta: float = 1.0, threshold: float | None = None) -> dict[str, Any]:
@@ -205,7 +155,7 @@ def _hard_silu_df(x: mp.mpf) -> mp.mpf:
 _SELU = ("1.0507009873554804934193349852946", "1.6732632423543772848170429916717")
 _PW = dict(d2f=_zero)  # piecewise linear: f'' = 0 away from kinks
 
-CASES: tuple[Case, ...] = (
+_CORE: tuple[Case, ...] = (
     Case("identity", "identity", "x", lambda x: x, lambda x: mp.mpf(1), **_PW),
     Case("sigmoid", "sigmoid", "1/(1+exp(-x)); f' = sigmoid(x) sigmoid(-x)", sig,
          lambda x: sig(x) * sig(-x)),
@@ -264,6 +214,18 @@ CASES: tuple[Case, ...] = (
     Case("log1mexp", "log1mexp", "log(-expm1(-x)), -inf at 0, nan below; f' = 1/expm1(x)",
          _log1mexp_f, _log1mexp_df, _log1mexp_d2f, points=(0.0, 0.6931472)),
 )
+
+
+
+def _families() -> tuple[Case, ...]:
+    """The ``CASES`` of every ``tests/cases_*.py`` module, in file-name order."""
+    found: list[Case] = []
+    for path in sorted(Path(__file__).parent.glob("cases_*.py")):
+        found += importlib.import_module(path.stem).CASES
+    return tuple(found)
+
+
+CASES: tuple[Case, ...] = _CORE + _families()
 
 
 # --- normalizers ----------------------------------------------------------------------

@@ -3,6 +3,8 @@ dtypes, transformations, second derivatives, kink conventions, memory and bad in
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,7 +17,12 @@ from jaxact._bench import residuals, saved_residuals
 
 ELEMENTWISE = ja.names(kind="elementwise")
 NORMALIZERS = ja.names(kind="normalizer")
-KEEP_INT = {"relu", "hard_tanh", "identity"}
+
+
+def fn(name: str):
+    """The registered function with the entry's sample arguments bound."""
+    entry = ja.entry(name)
+    return functools.partial(entry.fn, **entry.sample) if entry.sample else entry.fn
 
 
 def _points(name: str) -> np.ndarray:
@@ -33,7 +40,7 @@ def _grid(dtype) -> jax.Array:
 @pytest.mark.parametrize("name", ELEMENTWISE)
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
 def test_low_precision_is_float32_rounded_once(name, dtype):
-    f = ja.get(name)
+    f = fn(name)
     x = _grid(dtype)
     lo, hi = ja.entry(name).domain
     x = x[(x > lo) & (x < hi)] if lo > -np.inf else x
@@ -45,26 +52,26 @@ def test_low_precision_is_float32_rounded_once(name, dtype):
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_dtype_policy(name):
-    f = ja.get(name)
+    f = fn(name)
     assert f(jnp.ones(3, jnp.float32)).dtype == jnp.float32
     assert f(1.0).dtype == jnp.float32  # Python scalars are weak: no upcast
     out = f(jnp.arange(1, 4, dtype=jnp.int32))
-    assert out.dtype == (jnp.int32 if name in KEEP_INT else jnp.float32)
+    assert out.dtype == (jnp.int32 if ja.entry(name).keeps_int else jnp.float32)
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_float64_under_x64(name):
     with jax.enable_x64(True):
         x = jnp.asarray(_points(name), jnp.float64)
-        y = ja.get(name)(x)
+        y = fn(name)(x)
         assert y.dtype == jnp.float64
-        ref = np.asarray(ja.get(name)(x.astype(jnp.float32)), np.float64)
+        ref = np.asarray(fn(name)(x.astype(jnp.float32)), np.float64)
         np.testing.assert_allclose(np.asarray(y), ref, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_jit_vmap_eager_agree(name):
-    f = ja.get(name)
+    f = fn(name)
     x = _grid(jnp.float32)[:480].reshape(-1, 6)
     eager = f(x)
     np.testing.assert_array_equal(jax.jit(f)(x), eager)
@@ -77,12 +84,12 @@ def test_jit_vmap_eager_agree(name):
 def test_second_derivatives(name):
     with jax.enable_x64(True):
         x = jnp.asarray(_points(name), jnp.float64)
-        check_grads(jax.jit(ja.get(name)), (x,), order=2, modes=("fwd", "rev"))
+        check_grads(jax.jit(fn(name)), (x,), order=2, modes=("fwd", "rev"))
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_kink_conventions(name):
-    f = ja.get(name)
+    f = fn(name)
     for kink in ja.entry(name).kinks:
         assert float(jax.grad(f)(jnp.float32(kink.at))) == pytest.approx(kink.grad, rel=1e-6), kink
 
@@ -95,7 +102,7 @@ def _residual_sizes(f, x) -> float:
 @pytest.mark.parametrize("name", ELEMENTWISE + ["glu"])
 def test_one_full_size_residual(name):
     x = jax.ShapeDtypeStruct((4096, 8), jnp.float32)
-    assert _residual_sizes(ja.get(name), x) <= 1.0
+    assert _residual_sizes(fn(name), x) <= 1.0
 
 
 def test_jax_nn_gelu_saves_more_than_one():
@@ -106,13 +113,13 @@ def test_jax_nn_gelu_saves_more_than_one():
 
 @pytest.mark.parametrize("name", ELEMENTWISE + NORMALIZERS + ["glu"])
 def test_huge_input_is_only_traced(name):
-    jaxpr = jax.make_jaxpr(lambda: ja.get(name)(jnp.ones((10**12, 2))))()
+    jaxpr = jax.make_jaxpr(lambda: fn(name)(jnp.ones((10**12, 2))))()
     assert jaxpr is not None
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_composes_with_remat_and_scan_without_retracing(name):
-    f = ja.get(name)
+    f = fn(name)
     x = jnp.linspace(0.1, 2.0, 16)
 
     def body(c, _):
@@ -131,7 +138,7 @@ def test_composes_with_remat_and_scan_without_retracing(name):
 @pytest.mark.parametrize("bad", [jnp.ones(2, jnp.complex64), [1.0, 2.0], "x", None])
 def test_bad_input_types(name, bad):
     with pytest.raises(TypeError, match=r"'x'|'a'|x|a"):
-        ja.get(name)(bad)
+        fn(name)(bad)
 
 
 @pytest.mark.parametrize(
@@ -175,12 +182,12 @@ def test_traced_hyperparameters_are_accepted_under_jit():
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_normalizer_one_residual(name):
     x = jax.ShapeDtypeStruct((64, 1024), jnp.float32)
-    assert _residual_sizes(ja.get(name), x) <= 1.0 + 1 / 16  # + per-row statistics
+    assert _residual_sizes(fn(name), x) <= 1.0 + 1 / 16  # + per-row statistics
 
 
 @pytest.mark.parametrize("name", NORMALIZERS)
 def test_normalizer_dtypes_and_second_derivatives(name):
-    f = ja.get(name)
+    f = fn(name)
     x = jnp.asarray([[0.3, -1.2, 2.0, 0.0], [5.0, 5.0, -3.0, 1.0]], jnp.float32)
     assert f(x.astype(jnp.bfloat16)).dtype == jnp.bfloat16
     with jax.enable_x64(True):
