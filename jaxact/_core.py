@@ -22,8 +22,13 @@ _SCALARS = (int, float, bool, np.generic, np.ndarray, jax.Array)
 _LOW_PRECISION = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
 
 
+_FLOATS = frozenset(jnp.dtype(t) for t in (jnp.bfloat16, jnp.float16, jnp.float32, jnp.float64))
+
+
 def as_array(x: Any, fn: str, arg: str = "x", *, keep_int: bool = False) -> Array:
     """Converts ``x`` to a real array, or raises a TypeError naming ``fn`` and ``arg``."""
+    if isinstance(x, jax.Array) and x.dtype in _FLOATS:
+        return x  # the common case, kept cheap for eager calls
     if not isinstance(x, _SCALARS) or isinstance(x, complex):
         raise TypeError(
             f"{fn}: argument {arg!r} must be a real array or scalar, got {type(x).__name__}"
@@ -41,6 +46,8 @@ def as_array(x: Any, fn: str, arg: str = "x", *, keep_int: bool = False) -> Arra
 
 def as_param(value: Any, fn: str, arg: str) -> Any:
     """Checks a numeric hyper-parameter's type; Python scalars pass through unchanged."""
+    if type(value) in (float, int) or (isinstance(value, jax.Array) and value.dtype in _FLOATS):
+        return value
     if isinstance(value, bool) or not isinstance(value, _SCALARS) or isinstance(value, complex):
         raise TypeError(
             f"{fn}: argument {arg!r} must be a real number or array, got {type(value).__name__}"
@@ -60,6 +67,11 @@ def concrete(value: Any) -> np.ndarray | None:
 
 def check(ok: Callable[..., Any], fn: str, arg: str, need: str, *values: Any) -> None:
     """Raises ValueError unless ``ok(*values)`` holds; skipped when any value is traced."""
+    if all(type(v) in (float, int) for v in values):  # fast path for eager calls
+        if not ok(*values):
+            shown = values[0] if len(values) == 1 else values
+            raise ValueError(f"{fn}: {arg} must be {need}, got {shown!r}")
+        return
     arrays = [concrete(v) for v in values]
     if any(a is None for a in arrays):
         return
@@ -73,10 +85,13 @@ def compute_dtype(dtype: Any) -> Any:
     return jnp.dtype(jnp.float32) if jnp.dtype(dtype) in _LOW_PRECISION else jnp.dtype(dtype)
 
 
-@functools.partial(jax.jit, static_argnames=("kernel", "static"))
-def _run(x: Array, params: tuple[Array, ...], *, kernel: Callable[..., Array], static: Any):
+def _body(x: Array, *traced: Any, kernel: Callable[..., Array], static: Any,
+          fixed: tuple[tuple[int, float, str], ...], nparams: int) -> Any:
     dtype = x.dtype
     xc = x.astype(compute_dtype(dtype)) if jnp.issubdtype(dtype, jnp.floating) else x
+    constants = {i: value for i, value, _ in fixed}
+    rest = iter(traced)
+    params = [constants[i] if i in constants else next(rest) for i in range(nparams)]
     # Masks (bool) and absent parameters (None) pass through; numbers take x's dtype.
     ps = tuple(p if p is None or jnp.asarray(p).dtype == jnp.bool_ else jnp.asarray(p, xc.dtype)
                for p in params)
@@ -84,18 +99,30 @@ def _run(x: Array, params: tuple[Array, ...], *, kernel: Callable[..., Array], s
     return jax.tree.map(lambda y: y.astype(dtype), out)
 
 
+@functools.lru_cache(maxsize=None)
+def _jitted(kernel: Callable[..., Array], static: Any, fixed: Any, nparams: int) -> Any:
+    # One jitted function per kernel, static options and Python-number parameters: calls
+    # take jit's fast path, and XLA folds the constants (alpha = 1 costs nothing).
+    return jax.jit(functools.partial(_body, kernel=kernel, static=static, fixed=fixed,
+                                     nparams=nparams))
+
+
 def apply(
     kernel: Callable[..., Array],
     x: Array,
-    *params: ArrayLike,
+    *params: ArrayLike | None,
     **static: Any,
-) -> Array:
-    """Runs an elementwise ``kernel(x, *params, **static)`` jitted, under the dtype policy.
+) -> Any:
+    """Runs ``kernel(x, *params, **static)`` jitted, under the dtype policy.
 
-    ``params`` are traced and cast to the compute dtype (a Python float never upcasts
-    ``x``); ``static`` keyword arguments are compile-time constants.
+    Array ``params`` are traced; Python numbers are compile-time constants (one
+    compilation per value, as for any static argument). Both take the compute dtype,
+    so a Python float never upcasts ``x``. ``static`` keyword arguments are constants.
     """
-    return _run(x, params, kernel=kernel, static=tuple(sorted(static.items())))
+    # repr keeps -0.0 and 0.0 apart (they compare equal as cache keys).
+    fixed = tuple((i, p, repr(p)) for i, p in enumerate(params) if type(p) in (float, int))
+    traced = tuple(p for p in params if type(p) not in (float, int))
+    return _jitted(kernel, tuple(sorted(static.items())), fixed, len(params))(x, *traced)
 
 
 def normalize_axis(axis: int | Sequence[int] | None, ndim: int, fn: str) -> tuple[int, ...]:

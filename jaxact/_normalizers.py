@@ -1,4 +1,4 @@
-"""Softmax, log-softmax, logsumexp and logmeanexp along one or more axes.
+"""Softmax, softmin, log-softmax, logsumexp and logmeanexp along one or more axes.
 
 All of them shift by the maximum and keep log(1 + tiny): the maximum's own term
 (exactly 1 after the shift) is left out of the sum and put back through ``log1p``,
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -77,8 +78,16 @@ def _softmax_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> 
     return _softmax_masked(x, _mask(x, where), axis)
 
 
-def _prepare(fn: str, x: ArrayLike, axis: Axis, where: ArrayLike | None):
+def _prepare(fn: str, x: ArrayLike, axis: Axis, where: ArrayLike | None, dtype: Any = None):
     arr = _core.as_array(x, fn)
+    if dtype is not None:  # torch's dtype=: cast first, e.g. bfloat16 logits to float32
+        try:
+            dt = jnp.dtype(dtype)
+        except TypeError as err:
+            raise TypeError(f"{fn}: dtype must be a floating-point dtype, got {dtype!r}") from err
+        if not jnp.issubdtype(dt, jnp.floating):
+            raise ValueError(f"{fn}: dtype must be a floating-point dtype, got {dt}")
+        arr = arr.astype(dt)
     axes = _core.normalize_axis(axis, arr.ndim, fn)
     if where is not None:
         where = _core.as_array(where, fn, "where", keep_int=True)
@@ -92,7 +101,8 @@ def _prepare(fn: str, x: ArrayLike, axis: Axis, where: ArrayLike | None):
     return arr, axes, where
 
 
-def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
+def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None, *,
+                dtype: Any = None) -> Array:
     r"""Log-softmax, with full relative accuracy for the largest entries.
 
     .. math::
@@ -105,26 +115,30 @@ def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -
       axis: axis or axes to normalise over (``None``: all), default -1.
       where: optional boolean mask; masked-out entries are excluded and give
         :math:`-\infty` (with zero gradient).
+      dtype: if given, ``x`` is cast to this floating dtype first and the result has
+        it (torch's ``dtype``), e.g. ``jnp.float32`` for ``bfloat16`` logits.
 
     Returns:
-      Same shape and dtype as ``x``. A ``+inf`` entry makes its slice NaN, as in
-      ``jax.nn``.
+      Same shape as ``x``, dtype ``dtype`` or ``x``'s. A ``+inf`` entry makes its
+      slice NaN, as in ``jax.nn``.
 
     Examples:
       >>> ja.log_softmax(jnp.array([0.0, -30.0]))  # jax.nn gives [0., -30.]
       Array([-9.357623e-14, -3.000000e+01], dtype=float32)
     """
-    arr, axes, where = _prepare("log_softmax", x, axis, where)
+    arr, axes, where = _prepare("log_softmax", x, axis, where, dtype)
     return _core.apply(_log_softmax_kernel, arr, where, axis=axes)
 
 
 register(Entry("log_softmax", log_softmax, "normalizer", r"x_i-\log\sum_j e^{x_j}",
                r"\delta_{ij}-\mathrm{softmax}(x)_j",
-               params=(Param("axis", -1, "axis or axes"), Param("where", None, "mask")),
+               params=(Param("axis", -1, "axis or axes"), Param("where", None, "mask"),
+                       Param("dtype", None, "cast x to this dtype first")),
                range=(-float("inf"), 0.0), reference="textbook"))
 
 
-def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
+def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None, *,
+            dtype: Any = None) -> Array:
     r"""Softmax.
 
     .. math::
@@ -136,22 +150,73 @@ def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
       x: input array.
       axis: axis or axes to normalise over (``None``: all), default -1.
       where: optional boolean mask; masked-out entries are excluded and give 0.
+      dtype: if given, ``x`` is cast to this floating dtype first and the result has
+        it (torch's ``dtype``), e.g. ``jnp.float32`` for ``bfloat16`` logits.
 
     Returns:
-      Same shape and dtype as ``x``; slices sum to 1.
+      Same shape as ``x``, dtype ``dtype`` or ``x``'s; slices sum to 1.
 
     Examples:
       >>> ja.softmax(jnp.array([1.0, 2.0, 3.0]))
       Array([0.09003057, 0.24472848, 0.66524094], dtype=float32)
+      >>> ja.softmax(jnp.array([1.0, 2.0], jnp.bfloat16), dtype=jnp.float32)
+      Array([0.26894143, 0.7310586 ], dtype=float32)
     """
-    arr, axes, where = _prepare("softmax", x, axis, where)
+    arr, axes, where = _prepare("softmax", x, axis, where, dtype)
     return _core.apply(_softmax_kernel, arr, where, axis=axes)
 
 
 register(Entry("softmax", softmax, "normalizer", r"\frac{e^{x_i}}{\sum_j e^{x_j}}",
                r"s_i(\delta_{ij}-s_j)",
-               params=(Param("axis", -1, "axis or axes"), Param("where", None, "mask")),
+               params=(Param("axis", -1, "axis or axes"), Param("where", None, "mask"),
+                       Param("dtype", None, "cast x to this dtype first")),
                range=(0.0, 1.0), monotonic=False, reference="Bridle 1990"))
+
+
+def _softmin_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> Array:
+    return _softmax_masked(-x, _mask(x, where), axis)  # negation is exact: softmax's accuracy
+
+
+def softmin(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None, *,
+            dtype: Any = None) -> Array:
+    r"""Softmin: the softmax of :math:`-x`, largest weight on the smallest entry.
+
+    .. math::
+        \mathrm{softmin}(x)_i = \frac{e^{-x_i}}{\sum_j e^{-x_j}},
+        \qquad \frac{\partial\,\mathrm{softmin}(x)_i}{\partial x_j}
+        = -\mathrm{softmin}(x)_i\,(\delta_{ij} - \mathrm{softmin}(x)_j)
+
+    The same kernel as :func:`softmax` (negation is exact), so the same accuracy,
+    masking and single saved residual.
+
+    Args:
+      x: input array.
+      axis: axis or axes to normalise over (``None``: all), default -1.
+      where: optional boolean mask; masked-out entries are excluded and give 0.
+      dtype: if given, ``x`` is cast to this floating dtype first and the result has
+        it (torch's ``dtype``).
+
+    Returns:
+      Same shape as ``x``, dtype ``dtype`` or ``x``'s; slices sum to 1. A ``-inf``
+      entry makes its slice NaN (the ``+inf`` of softmax), as in torch.
+
+    Examples:
+      >>> ja.softmin(jnp.array([1.0, 2.0, 3.0]))
+      Array([0.66524094, 0.24472848, 0.09003057], dtype=float32)
+
+    References:
+      ``torch.nn.Softmin``.
+    """
+    arr, axes, where = _prepare("softmin", x, axis, where, dtype)
+    return _core.apply(_softmin_kernel, arr, where, axis=axes)
+
+
+register(Entry("softmin", softmin, "normalizer", r"\frac{e^{-x_i}}{\sum_j e^{-x_j}}",
+               r"-s_i(\delta_{ij}-s_j)",
+               params=(Param("axis", -1, "axis or axes"), Param("where", None, "mask"),
+                       Param("dtype", None, "cast x to this dtype first")),
+               range=(0.0, 1.0), monotonic=False, reference="torch.nn.Softmin",
+               source="torch"))
 
 
 def _lse_value(a: Array, b: Array | None, mask: Array, axis: tuple[int, ...]):

@@ -208,7 +208,9 @@ def _gelu_tanh_f32(x: Array) -> tuple[Array, Array]:
     value = ((jnp.where(x < 0, xc, x) * num) * r) * scale
     # derivative s(w) (1 + x w' s(-w)); x w' = w + 2 c3 x^3 (no cancellation for any x).
     xw = big_w + (xc * (big + rest)) * 2.0
-    deriv = ((num * r) * (1.0 + xw * (den * r))) * scale
+    sn = den * r
+    gate = jnp.where(neg, (1.0 + xw) - (xw * e_true) * r, 1.0 + xw * sn)
+    deriv = ((num * r) * gate) * scale
     # Near its zero X0 the bracket cancels: (x - X0) T(x) there, x - X0_hi exact (Sterbenz).
     local = (xc >= _TA) & (xc <= _TB)
     dx0 = (xc - _X0[0]) - _opaque(_X0[1], x)

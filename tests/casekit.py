@@ -15,6 +15,9 @@ import numpy as np
 
 GRID_VERSION = 1  # bump when generate.py's grid changes; every table is then stale
 Ref = Callable[[mp.mpf], mp.mpf]
+# A parameter derivative: (x, p) -> df/dp at x, with that parameter set to p and the
+# others at the case's values (p varies so that generate.py can differentiate in it).
+DRef = Callable[[mp.mpf, mp.mpf], mp.mpf]
 
 
 def _p(v: float) -> mp.mpf:
@@ -46,6 +49,11 @@ class Case:
         its float32 neighbours.
       roots: ``("f" | "df", guess)``: zeros of f or f' away from 0, refined by
         mpmath; the grid clusters there, where the conditioning unit applies.
+      dparams: mpmath references of the derivatives in the parameters, keyed by the
+        parameter's name, or ``"name[i]"`` for entry ``i`` of an array parameter (along
+        its last axis). The table stores them as ``dp_<key>``, with the conditioning
+        scale ``|x dg/dx| + |p dg/dp|`` of each (g = df/dp) as ``dps_<key>``. Edit the
+        ``formula`` text when editing them, as for f and df.
     """
 
     id: str
@@ -58,11 +66,19 @@ class Case:
     kinks: tuple[float, ...] | None = None
     points: tuple[float, ...] = ()
     roots: tuple[tuple[str, float], ...] = ()
+    dparams: Mapping[str, DRef] = dataclasses.field(default_factory=dict)
 
     def signature(self) -> str:
         """Everything the table depends on; a table whose signature differs is stale."""
+        extra = f" dparams={list(self.dparams)}" if self.dparams else ""
         return (f"{self.name} {dict(self.params)} | {self.formula} | points={self.points} "
-                f"roots={self.roots} grid={GRID_VERSION}")
+                f"roots={self.roots} grid={GRID_VERSION}{extra}")
+
+    def param_value(self, key: str) -> Any:
+        """The float32 value of parameter ``key`` (``"name"`` or ``"name[i]"``)."""
+        name, _, index = key.partition("[")
+        value = np.asarray(self.params[name], np.float32)
+        return value[..., int(index[:-1])] if index else value
 
 
 def sig(t: mp.mpf) -> mp.mpf:

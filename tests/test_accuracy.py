@@ -187,11 +187,14 @@ def computed(case_id: str) -> dict[str, np.ndarray]:
 
 
 @quiet
-def elementwise_error(x: np.ndarray, got: np.ndarray, ref: np.ndarray, slope: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Errors and units of ``got`` against ``ref`` (with ``slope`` = ref's derivative)."""
+def elementwise_error(x: np.ndarray, got: np.ndarray, ref: np.ndarray, slope: np.ndarray | None,
+                      scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Errors and units of ``got`` against ``ref`` (with ``slope`` = ref's derivative in x,
+    or else ``scale`` = the conditioning scale itself)."""
     x64 = x.astype(np.float64)
-    scale = np.where(np.isfinite(x64), np.abs(x64 * slope), 0.0)
+    if scale is None:
+        scale = np.where(np.isfinite(x64), np.abs(x64 * slope), 0.0)
+    scale = np.nan_to_num(scale, nan=0.0)
     units = np.where(near_zero(x64, ref), np.maximum(ulp(ref), scale * EPS), unit(ref, scale))
     err = ulp_error(got, ref, units)
     # DAZ: a subnormal input may act as the zero of its sign (see the module docstring).
@@ -240,6 +243,51 @@ def test_derivative(case: cases.Case, mode: str) -> None:
     keep = ~np.isnan(x) & ~np.isin(x, kinks(case))
     check(f"{case.id} derivative ({mode})", lambda i: f"x={x[keep][i]:.9g}", got[keep],
           t["df"][keep], units[keep], err[keep], DERIV_ULP)
+
+
+# --- parameter derivatives ------------------------------------------------------------
+# Cases with ``dparams`` also check df/dp elementwise on the grid, for each parameter p
+# (or entry p = a[i] of an array parameter): forward mode with p as given and tangent 1
+# (one-hot for an entry), reverse mode with p broadcast to one copy per input and
+# cotangent 1 (what a per-element gradient sees). Same bar and metric as the derivative
+# in x; near zeros the unit uses the table's scale |x dg/dx| + |p dg/dp| (g = df/dp),
+# since both x and p are inputs of the float32 computation.
+
+DPARAM_CASES = [(c, key) for c in cases.CASES for key in c.dparams]
+
+
+@functools.cache
+def dparam_computed(case_id: str, key: str) -> dict[str, np.ndarray]:
+    case = CASES[case_id]
+    fn = ja.get(case.name)
+    name, _, index = key.partition("[")
+    p0 = jnp.asarray(case.params[name], jnp.float32)
+    others = {k: v for k, v in case.params.items() if k != name}
+
+    def pick(a: jax.Array) -> jax.Array:  # entry i along the last axis, or all of a
+        return a[..., int(index[:-1])] if index else a
+
+    @jax.jit
+    def run(x: jax.Array, p0: jax.Array) -> tuple[jax.Array, jax.Array]:
+        tangent = jnp.zeros_like(p0).at[..., int(index[:-1])].set(1.0) if index else jnp.ones_like(p0)
+        _, jvp = jax.jvp(lambda p: fn(x, **others, **{name: p}), (p0,), (tangent,))
+        full = jnp.broadcast_to(p0, x.shape + p0.shape)
+        _, pull = jax.vjp(lambda p: fn(x, **others, **{name: p}), full)
+        return jvp, pick(pull(jnp.ones_like(x))[0])
+
+    jvp, vjp = run(jnp.asarray(table(case_id)["x"]), p0)
+    return dict(jvp=np.asarray(jvp), vjp=np.asarray(vjp))
+
+
+@pytest.mark.parametrize("mode", ["jvp", "vjp"])
+@pytest.mark.parametrize(("case", "key"), DPARAM_CASES, ids=[f"{c.id}:{k}" for c, k in DPARAM_CASES])
+def test_parameter_derivative(case: cases.Case, key: str, mode: str) -> None:
+    t, got = table(case.id), dparam_computed(case.id, key)[mode]
+    x, ref = t["x"], t[f"dp_{key}"]
+    err, units = elementwise_error(x, got, ref, None, scale=t[f"dps_{key}"])
+    keep = ~np.isnan(x) & ~np.isin(x, kinks(case))  # as test_derivative
+    check(f"{case.id} d/d{key} ({mode})", lambda i: f"x={x[keep][i]:.9g}", got[keep],
+          ref[keep], units[keep], err[keep], DERIV_ULP)
 
 
 # --- normalizers ---------------------------------------------------------------------

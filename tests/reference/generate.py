@@ -14,6 +14,10 @@ and goes subnormal); +-0, +-inf, nan, +-float32 max, +-smallest normal and subno
 each case's branch points with 3 float32 neighbours either side; clusters around the
 zeros of f and f' the case lists (refined here with mpmath.findroot).
 
+Parameter derivatives (cases with ``dparams``): ``dp_<key>`` holds df/dp on the same grid
+and ``dps_<key>`` its conditioning scale |x dg/dx| + |p dg/dp| (g = df/dp, both by
+mpmath.diff at 256 bits; nan at the case's branch points and at +-inf).
+
 Normalizer tables hold the row set's inputs (x, where, b, cotangents) with the exact
 values, VJPs and their conditioning scales (see ``cases.norm_reference``).
 
@@ -101,19 +105,36 @@ def _converged(evaluate: Callable[[], tuple[mp.mpf, ...]], what: str) -> tuple[f
     raise RuntimeError(f"{what}: no agreement up to {PRECS[-1]} bits: {prev}")
 
 
-def _point(case: cases.Case, x32: np.float32) -> tuple[float, float, float]:
+def _point(case: cases.Case, x32: np.float32) -> tuple[float, ...]:
+    """f, f', f'' at one input, then for each parameter derivative g = df/dp (in the
+    order of ``case.dparams``) g and its conditioning scale |x dg/dx| + |p dg/dp|."""
     if np.isnan(x32):
-        return (np.nan, np.nan, np.nan)
+        return (np.nan,) * (3 + 2 * len(case.dparams))
     d2f = case.d2f or (lambda t: mp.diff(case.df, t))
+    ps = {key: mp.mpf(float(case.param_value(key))) for key in case.dparams}
 
     def evaluate() -> tuple[mp.mpf, ...]:
         if np.isinf(x32):  # the limit; f'' there is not needed
             x = mp.mpf(10) ** 1000 * (1 if x32 > 0 else -1)
-            return case.f(x), case.df(x), mp.nan
+            return (case.f(x), case.df(x), mp.nan,
+                    *(g(x, ps[key]) for key, g in case.dparams.items()))
         x = mp.mpf(float(x32))
-        return case.f(x), case.df(x), d2f(x)
+        return (case.f(x), case.df(x), d2f(x),
+                *(g(x, ps[key]) for key, g in case.dparams.items()))
 
-    return _converged(evaluate, f"{case.id} at x={x32!r}")
+    vals = _converged(evaluate, f"{case.id} at x={x32!r}")
+    # The scales are units, not references: one precision is plenty. None at +-inf, nor
+    # at a branch point, where g may jump (mp.diff across a jump is meaningless and the
+    # derivatives are not compared there).
+    scales = [np.nan] * len(case.dparams)
+    if np.isfinite(x32) and not np.isin(x32, np.asarray(case.points, np.float32)):
+        with mp.workprec(PRECS[0]):
+            x = mp.mpf(float(x32))
+            for i, (key, g) in enumerate(case.dparams.items()):
+                p = ps[key]
+                scales[i] = float(abs(x * mp.diff(lambda t: g(t, p), x))  # noqa: B023
+                                  + abs(p * mp.diff(lambda q: g(x, q), p)))  # noqa: B023
+    return (*vals[:3], *(v for pair in zip(vals[3:], scales, strict=True) for v in pair))
 
 
 def _work(task: tuple[str, np.ndarray | int]) -> np.ndarray | dict[str, list[float]]:
@@ -175,6 +196,8 @@ def main(ids: list[str]) -> None:
         if isinstance(case, cases.Case):
             ref = np.concatenate(mine)
             arrays = dict(x=grids[case.id], f=ref[:, 0], df=ref[:, 1], d2f=ref[:, 2])
+            for i, key in enumerate(case.dparams):
+                arrays[f"dp_{key}"], arrays[f"dps_{key}"] = ref[:, 3 + 2 * i], ref[:, 4 + 2 * i]
         else:
             rows = cases.ROWS[case.rows]
             arrays = {k: np.stack([r[k] for r in mine]) for k in mine[0]}
