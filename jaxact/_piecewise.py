@@ -153,7 +153,7 @@ register(Entry("identity", identity, "elementwise", "x", "1", aliases=("linear",
 
 
 def _relu_parts(x: Array) -> tuple[Array, Array]:
-    return jnp.maximum(x, 0), jnp.where(x > 0, 1.0, 0.0)
+    return jnp.maximum(x, 0), x > 0
 
 
 _relu = _math.elementwise(_relu_parts)
@@ -189,7 +189,7 @@ register(Entry("relu", relu, "elementwise", r"\max(x, 0)", r"[x > 0]", range=(0.
 
 
 def _relu6_parts(x: Array) -> tuple[Array, Array]:
-    return jnp.clip(x, 0.0, 6.0), jnp.where((x > 0) & (x < 6), 1.0, 0.0)
+    return jnp.clip(x, 0.0, 6.0), (x > 0) & (x < 6)
 
 
 _relu6 = _math.elementwise(_relu6_parts)
@@ -268,9 +268,9 @@ register(Entry("leaky_relu", leaky_relu, "elementwise",
 def _hard_tanh_parts(x: Array, lo: Array, hi: Array) -> tuple[Array, ...]:
     return (
         jnp.clip(x, lo, hi),
-        jnp.where((x >= lo) & (x <= hi), 1.0, 0.0),
-        jnp.where(x < lo, 1.0, 0.0),
-        jnp.where(x > hi, 1.0, 0.0),
+        (x >= lo) & (x <= hi),
+        x < lo,
+        x > hi,
     )
 
 
