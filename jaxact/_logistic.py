@@ -210,20 +210,15 @@ def _squareplus_parts(x: Array, b: Array) -> tuple[Array, Array, Array]:
     huge = a > 1e18  # x^2 would overflow; there sqrt(x^2 + b) == |x| in float32
     safe = jnp.where(huge, 0.0, x)
     s = jnp.where(huge, a, jnp.sqrt(safe * safe + b))
-    ratio = jnp.where(huge, jnp.sign(x), jnp.where(s > 0, x / jnp.where(s > 0, s, 1.0), 0.0))
-    # x + s cancels for x < 0 and overflows for huge x > 0 (XLA folds 0.5x + 0.5s into
-    # 0.5(x + s)); these forms do neither:
-    #   x >= 0: s - (s - x)/2 with s - x = b/(s + x);  x < 0: (b/2s) / (1 + |x|/s).
-    # Products with r = 1/s, not chains of divisions: XLA rewrites a/b/c as a/(b*c),
-    # and b*c overflows for |x| > 1e38 while the quotient is still a normal number.
-    # 1/s is subnormal (flushed) for s > 8.5e37, so huge s is scaled by 2^-64 first.
-    gap = b / jnp.where(x >= 0, s + x, 1.0)
-    scale = jnp.where(huge, 2.0**-64, 1.0)
-    r = 1.0 / (s * scale)
-    tail = (0.5 * b * r) / (1.0 + jnp.where(huge, 1.0, a * r))
-    y = jnp.where(x >= 0, s - 0.5 * gap, tail * scale)
-    dx = jnp.where(x >= 0, 0.5 + 0.5 * ratio, ((tail * r) * scale) * scale)
-    return y, dx, (0.25 * r) * scale
+    # q = (s - |x|)/2 = (b/4) / ((s + |x|)/2) never cancels: squareplus is q for x < 0 and
+    # s - q for x >= 0 (where x + s would overflow for huge x). h avoids overflow too.
+    h = jnp.where(huge, a, 0.5 * (s + a))
+    q = jnp.where(h == 0, 0.0, 0.25 * b / jnp.where(h == 0, 1.0, h))  # b = 0 at x = 0
+    r = 1.0 / s
+    ratio = jnp.where(huge, jnp.sign(x), jnp.where(s > 0, x * r, 0.0))  # x/s
+    y = jnp.where(x >= 0, s - q, q)
+    dx = jnp.where(x >= 0, 0.5 + 0.5 * ratio, q * r)  # x < 0: b / (4 s h) = q / s
+    return y, dx, 0.25 * r
 
 
 _squareplus = _math.elementwise(_squareplus_parts)
@@ -236,8 +231,9 @@ def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:
         \mathrm{squareplus}(x) = \frac{x + \sqrt{x^2 + b}}{2},
         \qquad \mathrm{squareplus}'(x) = \frac12\left(1 + \frac{x}{\sqrt{x^2 + b}}\right)
 
-    For :math:`x < 0` both are rewritten as :math:`\frac{b/4}{(\sqrt{x^2+b} - x)/2}`
-    and :math:`\frac{b}{4\sqrt{x^2+b}\,(\sqrt{x^2+b}-x)/2}`, which do not cancel, and
+    Both are rewritten with :math:`q = \frac{b/4}{(\sqrt{x^2+b} + |x|)/2}`, which does
+    not cancel: the value is :math:`q` for :math:`x < 0` and :math:`\sqrt{x^2+b} - q`
+    otherwise, and
     :math:`x^2` is never formed where it would overflow (``jax.nn.squareplus``
     returns ``inf`` or ``nan`` for :math:`|x| > 10^{19}`). With :math:`b = 0` this is
     ``relu``, and the derivative at 0 is then :math:`1/2`.
@@ -254,7 +250,7 @@ def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:
 
     Examples:
       >>> ja.squareplus(jnp.array([-1e20, -1.0, 0.0, 1.0]))  # jax.nn: 0 at -1e20
-      Array([9.9999997e-21, 6.1803395e-01, 1.0000000e+00, 1.6180340e+00], dtype=float32)
+      Array([1.000000e-20, 6.180340e-01, 1.000000e+00, 1.618034e+00], dtype=float32)
 
     References:
       Barron, Squareplus: A Softplus-Like Algebraic Rectifier, arXiv:2112.11687.
