@@ -11,12 +11,17 @@ from jaxact._exponential import elu as elu
 from jaxact._exponential import log1mexp as log1mexp
 from jaxact._exponential import selu as selu
 from jaxact._gated import gelu as gelu
-from jaxact._gated import glu as glu
 from jaxact._gated import hard_silu as hard_silu
 from jaxact._gated import hard_swish as hard_swish
 from jaxact._gated import mish as mish
 from jaxact._gated import silu as silu
 from jaxact._gated import swish as swish
+from jaxact._glu import bilinear as bilinear
+from jaxact._glu import geglu as geglu
+from jaxact._glu import glu as glu
+from jaxact._glu import reglu as reglu
+from jaxact._glu import swiglu as swiglu
+from jaxact._gumbel import gumbel_softmax as gumbel_softmax
 from jaxact._logistic import log_sigmoid as log_sigmoid
 from jaxact._logistic import sigmoid as sigmoid
 from jaxact._logistic import soft_sign as soft_sign
@@ -24,9 +29,10 @@ from jaxact._logistic import softplus as softplus
 from jaxact._logistic import squareplus as squareplus
 from jaxact._logistic import tanh as tanh
 from jaxact._normalizers import log_softmax as log_softmax
-from jaxact._normalizers import logmeanexp as logmeanexp
-from jaxact._normalizers import logsumexp as logsumexp
+from jaxact._logsumexp import logmeanexp as logmeanexp
+from jaxact._logsumexp import logsumexp as logsumexp
 from jaxact._normalizers import softmax as softmax
+from jaxact._normalizers import softmin as softmin
 from jaxact._piecewise import hard_sigmoid as hard_sigmoid
 from jaxact._piecewise import hard_tanh as hard_tanh
 from jaxact._piecewise import identity as identity
@@ -45,6 +51,18 @@ from jaxact._registry import get as get
 from jaxact._registry import names as names
 from jaxact._registry import register as register
 from jaxact._registry import unregister as unregister
+from jaxact._shrink import hard_shrink as hard_shrink
+from jaxact._shrink import soft_shrink as soft_shrink
+from jaxact._shrink import tanh_shrink as tanh_shrink
+from jaxact._shrink import threshold as threshold
+from jaxact._sparse import entmax as entmax
+from jaxact._sparse import entmax15 as entmax15
+from jaxact._sparse import sparsemax as sparsemax
+from jaxact._torchlike import crelu as crelu
+from jaxact._torchlike import exponential as exponential
+from jaxact._torchlike import prelu as prelu
+from jaxact._torchlike import relu_general as relu_general
+from jaxact._torchlike import rrelu as rrelu
 
 __version__ = "0.1.0"
 
@@ -53,13 +71,21 @@ __all__ = [
     "Kink",
     "Param",
     "aliases",
+    "bilinear",
     "canonical",
     "celu",
+    "crelu",
     "elu",
+    "entmax",
+    "entmax15",
     "entry",
+    "exponential",
+    "geglu",
     "gelu",
     "get",
     "glu",
+    "gumbel_softmax",
+    "hard_shrink",
     "hard_sigmoid",
     "hard_silu",
     "hard_swish",
@@ -73,19 +99,29 @@ __all__ = [
     "logsumexp",
     "mish",
     "names",
+    "prelu",
     "register",
+    "reglu",
     "relu",
     "relu6",
+    "relu_general",
+    "rrelu",
     "selu",
     "sigmoid",
     "silu",
+    "soft_shrink",
     "soft_sign",
     "softmax",
+    "softmin",
     "softplus",
     "sparse_plus",
     "sparse_sigmoid",
+    "sparsemax",
     "squareplus",
+    "swiglu",
     "swish",
     "tanh",
+    "tanh_shrink",
+    "threshold",
     "unregister",
 ]

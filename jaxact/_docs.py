@@ -21,6 +21,7 @@ END = "<!-- table:end -->"
 KIND_TITLES: dict[str, str] = {
     "elementwise": "Elementwise",
     "gated": "Gated (halve one axis)",
+    "concatenated": "Concatenated (double one axis)",
     "normalizer": "Normalizers (along an axis)",
 }
 

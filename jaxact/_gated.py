@@ -1,4 +1,4 @@
-"""Self-gated functions x * g(x) (silu, gelu, mish, hard_silu) and the GLU gate."""
+"""Self-gated functions x * g(x): silu, gelu, mish, hard_silu (the GLU family is in _glu.py)."""
 
 from __future__ import annotations
 
@@ -204,56 +204,3 @@ register(Entry("hard_silu", hard_silu, "elementwise", r"x\,\frac{\mathrm{relu6}(
                range=(-0.375, float("inf")), monotonic=False, smooth=False,
                kinks=(Kink(-3.0, 0.0, "outer piece, as jax.nn"), Kink(3.0, 1.0, "outer piece, as jax.nn")),
                aliases=("hard_swish",), reference="Howard et al. 2019, arXiv:1905.02244"))
-
-
-def _gate_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
-    sig, dsig = _math.sigmoid_parts(b)
-    return a * sig, sig, a * dsig
-
-
-_gate = _math.elementwise(_gate_parts)
-
-
-def _glu_kernel(x: Array, *, axis: int) -> Array:
-    a, b = jnp.split(x, 2, axis=axis)
-    return _gate(a, b)
-
-
-def glu(x: ArrayLike, axis: int = -1) -> Array:
-    r"""Gated linear unit: the first half of ``x`` gated by the sigmoid of the second.
-
-    .. math::
-        \mathrm{glu}(x) = a \odot \sigma(b), \qquad [a, b] = x \text{ split along } \texttt{axis}
-
-    The backward pass saves :math:`\sigma(b)` and :math:`a\,\sigma'(b)`, two half-size
-    arrays (one full-size residual in all).
-
-    Args:
-      x: input array whose ``axis`` has even size.
-      axis: the axis to split (static int, default -1).
-
-    Returns:
-      An array of ``x``'s dtype with ``axis`` halved.
-
-    Raises:
-      ValueError: if the size of ``axis`` is odd, or ``axis`` is out of range.
-
-    Examples:
-      >>> ja.glu(jnp.array([[1.0, 2.0, 0.0, 100.0]]))
-      Array([[0.5, 2. ]], dtype=float32)
-
-    References:
-      Dauphin et al., Language Modeling with Gated Convolutional Networks, arXiv:1612.08083.
-    """
-    arr = _core.as_array(x, "glu")
-    if not isinstance(axis, int):
-        raise TypeError(f"glu: axis must be an int, got {type(axis).__name__}")
-    (ax,) = _core.normalize_axis(axis, arr.ndim, "glu")
-    if arr.shape[ax] % 2:
-        raise ValueError(f"glu: axis {axis} has odd size {arr.shape[ax]}; it must be even")
-    return _core.apply(_glu_kernel, arr, axis=ax)
-
-
-register(Entry("glu", glu, "gated", r"a\odot\sigma(b)", r"(\sigma(b),\ a\,\sigma'(b))",
-               params=(Param("axis", -1, "axis split in two halves"),), monotonic=False,
-               reference="Dauphin et al. 2016, arXiv:1612.08083"))

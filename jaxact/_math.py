@@ -153,13 +153,16 @@ _EXPM1_P = (
 )
 
 
-def _expm1_value(x: Array) -> Array:
+def expm1_small(x: Array) -> Array:
+    """e^x - 1 for |x| <= 0.7 (float32 polynomial; XLA's own for float64)."""
     if x.dtype == jnp.float64:  # the polynomial is float32's; XLA's float64 expm1 is fine
         return jnp.expm1(x)
+    return x + (0.5 * x * x + x * x * x * polyval(_EXPM1_P, x))
+
+
+def _expm1_value(x: Array) -> Array:
     small = jnp.abs(x) <= 0.7
-    xs = jnp.where(small, x, 0.0)
-    poly = xs + (0.5 * xs * xs + xs * xs * xs * polyval(_EXPM1_P, xs))
-    return jnp.where(small, poly, jnp.exp(x) - 1.0)
+    return jnp.where(small, expm1_small(jnp.where(small, x, 0.0)), jnp.exp(x) - 1.0)
 
 
 @jax.custom_jvp

@@ -1,4 +1,4 @@
-"""Softmax, softmin, log-softmax, logsumexp and logmeanexp along one or more axes.
+"""Softmax, softmin and log-softmax along one or more axes, and their shared core.
 
 All of them shift by the maximum and keep log(1 + tiny): the maximum's own term
 (exactly 1 after the shift) is left out of the sum and put back through ``log1p``,
@@ -6,11 +6,17 @@ so ``log_softmax([0, -30])[0]`` is ``-9.4e-14``, not the ``0`` that ``jax.nn``
 returns. ``x - max`` is carried with its exact rounding error, which ``exp`` would
 amplify for entries far below the maximum. The derivative rules are written in
 terms of the softmax, the one full-size residual saved for the backward pass.
+
+Speed: between the input and the row sums only min, max, add, multiply and exp
+appear (the "is it the maximum" test is ``1 - min(1, -d / tiny)``, not a compare):
+XLA's CPU backend fuses such a producer into its reduction, while a compare or
+select there would cost a separate full pass over memory.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,66 +25,107 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math
+from jaxact import _core
 from jaxact._registry import Entry, Param, register
 
 Axis = int | Sequence[int] | None
 
 
-def _shifted(x: Array, mask: Array, axis: tuple[int, ...]) -> tuple[Array, ...]:
-    """``(x - m, its rounding error, sum of exp(x - m) minus one, m)`` over ``mask``."""
-    m = jnp.max(x, axis, where=mask, initial=-jnp.inf, keepdims=True)
-    m = jnp.where(m == -jnp.inf, 0.0, m)  # all -inf or all masked: avoid -inf - -inf
+def shift(x: Array, mask: Array | None, axis: tuple[int, ...]) -> tuple[Array, ...]:
+    """``(m_raw, m, d, err, top)`` for the row sums, with arithmetic only.
+
+    ``m_raw`` is the (masked) maximum, ``m`` the same clipped to the finite range, and
+    ``d + err == x - m`` exactly, with x clipped first to ``[m - gap, max]``: entries
+    that far below only need ``exp(d) == 0``, and the clip keeps ``x - m`` finite.
+    ``top`` is 1.0 at the maxima and 0.0 elsewhere.
+    """
+    info = jnp.finfo(x.dtype)
+    xm = x if mask is None else jnp.where(mask, x, -jnp.inf)
+    m_raw = jnp.max(xm, axis, keepdims=True)
+    m = jnp.clip(m_raw, -info.max, info.max)
+    # exp(-gap) underflows to 0 (float32: 113, float64: 819); |m| 2^-22 > ulp(m).
+    gap = jnp.maximum(1.1 * -math.log(float(info.smallest_subnormal)), jnp.abs(m) * 2.0**-22)
+    xc = jnp.minimum(jnp.maximum(xm, m - gap), info.max)
+    d, err = _core.two_sum(xc, -m)
+    top = 1.0 - jnp.minimum(1.0, d * (-1.0 / float(info.tiny)))
+    return m_raw, m, d, err, top
+
+
+def rest_of(d: Array, err: Array, top: Array, axis: tuple[int, ...]) -> Array:
+    """sum(exp(x - m)) - 1, with the maxima's exact 1s counted, not summed."""
+    e = jnp.exp(d) * (1.0 + err)
+    ties = jnp.sum(top, axis, keepdims=True)
+    return jnp.sum(e * (1.0 - top), axis, keepdims=True) + (ties - 1.0)
+
+
+def _exact_shift(x: Array, m: Array) -> tuple[Array, Array]:
+    # x - m unclipped for the outputs (a far-below entry keeps its own value there).
     d, err = _core.two_sum(x, -m)
-    err = jnp.where(jnp.isfinite(err), err, 0.0)
-    top = (d == 0) & mask
-    e = jnp.where(mask & ~top, jnp.exp(d) * (1.0 + err), 0.0)
-    rest = jnp.sum(e, axis, keepdims=True) + (jnp.sum(top, axis, keepdims=True) - 1.0)
-    return d, err, rest, m
+    return d, jnp.where(jnp.isfinite(err), err, 0.0)
 
 
-def _mask(x: Array, where: Array | None) -> Array:
-    return jnp.ones(x.shape, bool) if where is None else jnp.broadcast_to(where, x.shape)
+def _log_softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
+    m_raw, m, dc, errc, top = shift(x, mask, axis)
+    rest = rest_of(dc, errc, top, axis)
+    d, err = _exact_shift(x, m)
+    y = jnp.where(jnp.isfinite(m_raw), (d - jnp.log1p(rest)) + err, jnp.nan)
+    return y if mask is None else jnp.where(mask, y, -jnp.inf)
+
+
+def softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
+    """The softmax over ``mask`` (None: all entries); masked entries are 0."""
+    m_raw, m, dc, errc, top = shift(x, mask, axis)
+    rest = rest_of(dc, errc, top, axis)
+    d, err = _exact_shift(x, m)
+    y = jnp.where(jnp.isfinite(m_raw), jnp.exp(d) * (1.0 + err) / (1.0 + rest), jnp.nan)
+    return y if mask is None else jnp.where(mask, y, 0.0)
+
+
+def masked(t: Array, mask: Array | None) -> Array:
+    return t if mask is None else jnp.where(mask, t, 0.0)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _log_softmax_masked(x: Array, mask: Array, axis: tuple[int, ...]) -> Array:
-    d, err, rest, _ = _shifted(x, mask, axis)
-    return jnp.where(mask, (d - jnp.log1p(rest)) + err, -jnp.inf)
+def _log_softmax(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
+    return _log_softmax_value(x, mask, axis)
 
 
-@_log_softmax_masked.defjvp
+@_log_softmax.defjvp
 def _log_softmax_jvp(axis, primals, tangents):
     (x, mask), (t, _) = primals, tangents
-    y = _log_softmax_masked(x, mask, axis)
+    y = _log_softmax(x, mask, axis)
     p = jnp.exp(y)  # the softmax: the one residual
-    t = jnp.where(mask, t, 0.0)
-    return y, jnp.where(mask, t - jnp.sum(p * t, axis, keepdims=True), 0.0)
+    t = masked(t, mask)
+    return y, masked(t - jnp.sum(p * t, axis, keepdims=True), mask)
 
 
 def _log_softmax_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> Array:
-    return _log_softmax_masked(x, _mask(x, where), axis)
+    return _log_softmax(x, _mask(x, where), axis)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _softmax_masked(x: Array, mask: Array, axis: tuple[int, ...]) -> Array:
-    d, err, rest, _ = _shifted(x, mask, axis)
-    return jnp.where(mask, jnp.exp(d) * (1.0 + err), 0.0) / (1.0 + rest)
+def softmax_core(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
+    """``softmax_value`` with the derivative rule that saves only the output."""
+    return softmax_value(x, mask, axis)
 
 
-@_softmax_masked.defjvp
+@softmax_core.defjvp
 def _softmax_jvp(axis, primals, tangents):
     (x, mask), (t, _) = primals, tangents
-    y = _softmax_masked(x, mask, axis)
-    t = jnp.where(mask, t, 0.0)
+    y = softmax_core(x, mask, axis)
+    t = masked(t, mask)
     return y, y * (t - jnp.sum(y * t, axis, keepdims=True))
 
 
 def _softmax_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> Array:
-    return _softmax_masked(x, _mask(x, where), axis)
+    return softmax_core(x, _mask(x, where), axis)
 
 
-def _prepare(fn: str, x: ArrayLike, axis: Axis, where: ArrayLike | None, dtype: Any = None):
+def _mask(x: Array, where: Array | None) -> Array | None:
+    return None if where is None else jnp.broadcast_to(where, x.shape)
+
+
+def prepare(fn: str, x: ArrayLike, axis: Axis, where: ArrayLike | None, dtype: Any = None):
     arr = _core.as_array(x, fn)
     if dtype is not None:  # torch's dtype=: cast first, e.g. bfloat16 logits to float32
         try:
@@ -126,7 +173,7 @@ def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None, *
       >>> ja.log_softmax(jnp.array([0.0, -30.0]))  # jax.nn gives [0., -30.]
       Array([-9.357623e-14, -3.000000e+01], dtype=float32)
     """
-    arr, axes, where = _prepare("log_softmax", x, axis, where, dtype)
+    arr, axes, where = prepare("log_softmax", x, axis, where, dtype)
     return _core.apply(_log_softmax_kernel, arr, where, axis=axes)
 
 
@@ -162,7 +209,7 @@ def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None, *,
       >>> ja.softmax(jnp.array([1.0, 2.0], jnp.bfloat16), dtype=jnp.float32)
       Array([0.26894143, 0.7310586 ], dtype=float32)
     """
-    arr, axes, where = _prepare("softmax", x, axis, where, dtype)
+    arr, axes, where = prepare("softmax", x, axis, where, dtype)
     return _core.apply(_softmax_kernel, arr, where, axis=axes)
 
 
@@ -174,7 +221,7 @@ register(Entry("softmax", softmax, "normalizer", r"\frac{e^{x_i}}{\sum_j e^{x_j}
 
 
 def _softmin_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> Array:
-    return _softmax_masked(-x, _mask(x, where), axis)  # negation is exact: softmax's accuracy
+    return softmax_core(-x, _mask(x, where), axis)  # negation is exact: softmax's accuracy
 
 
 def softmin(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None, *,
@@ -198,7 +245,8 @@ def softmin(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None, *,
 
     Returns:
       Same shape as ``x``, dtype ``dtype`` or ``x``'s; slices sum to 1. A ``-inf``
-      entry makes its slice NaN (the ``+inf`` of softmax), as in torch.
+      entry makes its slice NaN (the ``+inf`` of softmax), as in torch; masked-out
+      entries are 0 even then.
 
     Examples:
       >>> ja.softmin(jnp.array([1.0, 2.0, 3.0]))
@@ -207,7 +255,7 @@ def softmin(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None, *,
     References:
       ``torch.nn.Softmin``.
     """
-    arr, axes, where = _prepare("softmin", x, axis, where, dtype)
+    arr, axes, where = prepare("softmin", x, axis, where, dtype)
     return _core.apply(_softmin_kernel, arr, where, axis=axes)
 
 
@@ -219,179 +267,6 @@ register(Entry("softmin", softmin, "normalizer", r"\frac{e^{-x_i}}{\sum_j e^{-x_
                source="torch"))
 
 
-def _lse_value(a: Array, b: Array | None, mask: Array, axis: tuple[int, ...]):
-    top = jnp.max(a, axis, where=mask, initial=-jnp.inf, keepdims=True)
-    if b is None:
-        _, _, rest, m = _shifted(a, mask, axis)
-        lse = jnp.where(top == jnp.inf, jnp.inf, m + jnp.log1p(rest))
-        return lse, jnp.where(jnp.isnan(lse), lse, 1.0)
-    m = jnp.where(jnp.isfinite(top), top, 0.0)
-    s = jnp.sum(jnp.where(mask, b * jnp.exp(a - m), 0.0), axis, keepdims=True)
-    return m + jnp.log(jnp.abs(s)), jnp.sign(s)
-
-
-def _weights(a: Array, b: Array | None, mask: Array, axis: tuple[int, ...]) -> Array:
-    """d logsumexp / d a: the softmax of a (times b / sum, with signs, when weighted)."""
-    if b is None:
-        return _softmax_masked(a, mask, axis)
-    top = jnp.max(a, axis, where=mask, initial=-jnp.inf, keepdims=True)
-    d, err = _core.two_sum(a, -jnp.where(jnp.isfinite(top), top, 0.0))
-    e = jnp.where(mask, b * (jnp.exp(d) * (1.0 + jnp.where(jnp.isfinite(err), err, 0.0))), 0.0)
-    s = jnp.sum(e, axis, keepdims=True)
-    return jnp.where(s != 0, e / jnp.where(s != 0, s, 1.0), 0.0)
-
-
-@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
-def _lse(a: Array, b: Array | None, mask: Array, axis: tuple[int, ...]):
-    return _lse_value(a, b, mask, axis)
-
-
-@_lse.defjvp
-def _lse_jvp(axis, primals, tangents):
-    (a, b, mask), (ta, tb, _) = primals, tangents
-    out = _lse(a, b, mask, axis)
-    # d lse = sum(w (da + db / b)) with w = b e^a / sum(b e^a): computed like softmax,
-    # from the exactly shifted exponents, not as exp(a - lse) with lse rounded.
-    w = _weights(a, b, mask, axis)
-    dot = jnp.sum(w * ta, axis, keepdims=True)
-    if b is not None:
-        eb = _weights(a, jnp.ones_like(b), mask, axis)  # e^a / sum(e^a) ...
-        dot = dot + jnp.sum(eb * tb, axis, keepdims=True) * _ratio(a, b, mask, axis)
-    return out, (dot, jnp.zeros_like(out[1]))
-
-
-def _ratio(a: Array, b: Array, mask: Array, axis: tuple[int, ...]) -> Array:
-    """sum(e^a) / sum(b e^a), turning softmax weights into the weights of b."""
-    top = jnp.max(a, axis, where=mask, initial=-jnp.inf, keepdims=True)
-    e = jnp.where(mask, jnp.exp(a - jnp.where(jnp.isfinite(top), top, 0.0)), 0.0)
-    return jnp.sum(e, axis, keepdims=True) / jnp.sum(b * e, axis, keepdims=True)
-
-
-def _logsumexp_kernel(a: Array, b: Array | None, where: Array | None, *,
-                      axis: tuple[int, ...]) -> tuple[Array, Array]:
-    return _lse(a, b, _mask(a, where), axis)
-
-
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _lme(x: Array, mask: Array, axis: tuple[int, ...]) -> Array:
-    # log(mean e^x) = m + log1p(sum(expm1(x - m)) / n): no log n to subtract, so a
-    # mean near 1 keeps its small logarithm.
-    top = jnp.max(x, axis, where=mask, initial=-jnp.inf, keepdims=True)
-    m = jnp.where(jnp.isfinite(top), top, 0.0)
-    d, err = _core.two_sum(x, -m)
-    err = jnp.where(jnp.isfinite(err), err, 0.0)
-    e = jnp.exp(d)
-    n = jnp.sum(mask, axis, keepdims=True).astype(x.dtype)
-    below = jnp.sum(jnp.where(mask, _math.expm1(d) + err * e, 0.0), axis, keepdims=True) / n
-    mean = jnp.sum(jnp.where(mask, e * (1.0 + err), 0.0), axis, keepdims=True) / n
-    # mean - 1 = below: log1p(below) where the mean is near 1, log(mean) where it is not.
-    # m + log1p(u) is summed as (m + u) + (log1p(u) - u): m + u is exact when they
-    # cancel, and log1p(u) - u comes from its series when small.
-    u = below
-    series = -u * u * (0.5 - u * (1 / 3 - u * (0.25 - u * (0.2 - u / 6))))
-    corr = jnp.where(jnp.abs(u) < 2.0**-6, series, jnp.log1p(u) - u)
-    out = jnp.where(below > -0.5, (m + u) + corr, m + jnp.log(mean))
-    return jnp.where(top == jnp.inf, jnp.inf, out)
-
-
-@_lme.defjvp
-def _lme_jvp(axis, primals, tangents):
-    (x, mask), (t, _) = primals, tangents
-    p = _softmax_masked(x, mask, axis)
-    return _lme(x, mask, axis), jnp.sum(p * jnp.where(mask, t, 0.0), axis, keepdims=True)
-
-
-def _logmeanexp_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> Array:
-    return _lme(x, _mask(x, where), axis)
-
-
-def _finish(lse: Array, sign: Array, axes: tuple[int, ...], keepdims: bool,
-            return_sign: bool) -> Array | tuple[Array, Array]:
-    if not keepdims:
-        lse, sign = jnp.squeeze(lse, axes), jnp.squeeze(sign, axes)
-    if return_sign:
-        return lse, sign
-    return jnp.where(sign < 0, jnp.nan, lse)
-
-
-def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None,
-              keepdims: bool = False, return_sign: bool = False,
-              where: ArrayLike | None = None) -> Array | tuple[Array, Array]:
-    r"""Log of the sum of exponentials, optionally weighted and signed.
-
-    .. math::
-        \mathrm{logsumexp}(a) = \log \sum_i b_i e^{a_i},
-        \qquad \frac{\partial\,\mathrm{logsumexp}}{\partial a_i}
-        = \frac{b_i e^{a_i}}{\sum_j b_j e^{a_j}}
-
-    Without ``b`` the maximum's term is kept out of the sum and added through
-    ``log1p``, so a sum of ``1 + tiny`` keeps its ``tiny``.
-
-    Args:
-      a: input array.
-      axis: axis or axes to reduce (default ``None``: all).
-      b: optional weights broadcastable to ``a`` (may be negative: see
-        ``return_sign``); differentiable.
-      keepdims: keep the reduced axes with size 1.
-      return_sign: return ``(log|sum|, sign(sum))``; otherwise a negative sum gives NaN.
-      where: optional boolean mask of the entries to include.
-
-    Returns:
-      The reduced array (``a``'s dtype), or the pair when ``return_sign``.
-
-    Examples:
-      >>> ja.logsumexp(jnp.array([0.0, -30.0])) - 0.0  # jax.nn gives 0.0
-      Array(9.357623e-14, dtype=float32)
-      >>> ja.logsumexp(jnp.array([1.0, 1.0]), b=jnp.array([1.0, -2.0]), return_sign=True)
-      (Array(1., dtype=float32), Array(-1., dtype=float32))
-    """
-    arr, axes, where = _prepare("logsumexp", a, axis, where)
-    if b is not None:
-        b = _core.as_array(b, "logsumexp", "b")
-        b = jnp.broadcast_to(b, jnp.broadcast_shapes(b.shape, arr.shape))
-        arr = jnp.broadcast_to(arr, b.shape)
-    lse, sign = _core.apply(_logsumexp_kernel, arr, b, where, axis=axes)
-    return _finish(lse, sign, axes, keepdims, return_sign)
-
-
-register(Entry("logsumexp", logsumexp, "normalizer", r"\log\sum_i b_i e^{a_i}",
-               r"\frac{b_i e^{a_i}}{\sum_j b_j e^{a_j}}",
-               params=(Param("axis", None, "axis or axes"), Param("b", None, "weights"),
-                       Param("keepdims", False, "keep reduced axes"),
-                       Param("return_sign", False, "also return the sign"),
-                       Param("where", None, "mask")),
-               monotonic=True, reference="textbook"))
-
-
-def logmeanexp(x: ArrayLike, axis: Axis = None, where: ArrayLike | None = None,
-               keepdims: bool = False) -> Array:
-    r"""Log of the mean of exponentials.
-
-    .. math::
-        \mathrm{logmeanexp}(x) = \log \frac{1}{n} \sum_{i=1}^n e^{x_i}
-        = \mathrm{logsumexp}(x) - \log n,
-        \qquad \frac{\partial}{\partial x_i} = \mathrm{softmax}(x)_i
-
-    Args:
-      x: input array.
-      axis: axis or axes to reduce (default ``None``: all).
-      where: optional boolean mask; :math:`n` counts the included entries.
-      keepdims: keep the reduced axes with size 1.
-
-    Returns:
-      The reduced array, ``x``'s dtype.
-
-    Examples:
-      >>> ja.logmeanexp(jnp.array([1.0, 1.0, 1.0]))
-      Array(1., dtype=float32)
-    """
-    arr, axes, where = _prepare("logmeanexp", x, axis, where)
-    out = _core.apply(_logmeanexp_kernel, arr, where, axis=axes)
-    return out if keepdims else jnp.squeeze(out, axes)
-
-
-register(Entry("logmeanexp", logmeanexp, "normalizer", r"\log\frac1n\sum_i e^{x_i}",
-               r"\mathrm{softmax}(x)_i",
-               params=(Param("axis", None, "axis or axes"), Param("where", None, "mask"),
-                       Param("keepdims", False, "keep reduced axes")),
-               reference="jax.nn.logmeanexp"))
+def mask_array(x: Array, where: Array | None) -> Array:
+    """``where`` broadcast to ``x``'s shape, all True when None (for the sparse family)."""
+    return jnp.ones(x.shape, bool) if where is None else jnp.broadcast_to(where, x.shape)

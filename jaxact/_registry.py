@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-Kind = Literal["elementwise", "normalizer", "gated"]
+Kind = Literal["elementwise", "gated", "concatenated", "normalizer"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +36,8 @@ class Entry:
     Attributes:
       name: canonical name (``ja.get(name)`` returns ``fn``).
       fn: the public function.
-      kind: ``"elementwise"`` (same shape out), ``"gated"`` (halves one axis) or
+      kind: ``"elementwise"`` (same shape out), ``"gated"`` (halves one axis),
+        ``"concatenated"`` (doubles one axis) or
         ``"normalizer"`` (reduces or normalises along an axis).
       formula: LaTeX of the function.
       derivative: LaTeX of its derivative.

@@ -1,15 +1,14 @@
-"""Sparse normalizers (sparsemax, entmax) and the Gumbel-softmax relaxation.
+"""Sparse normalizers: sparsemax, 1.5-entmax and α-entmax.
 
 α-entmax maps scores to probabilities like softmax, but with exact zeros:
-p_i = [(α-1) x_i - τ]_+^(1/(α-1)), with τ chosen so that the slice
-sums to 1 (α = 2: sparsemax, the Euclidean projection onto the simplex; α → 1:
-softmax). τ depends only on the support, which sorting finds exactly for α = 2 and
-1.5 and bisection for any α. τ is then recomputed from the support alone with sums
-that do not cancel: the scores are shifted by their maximum (its rounding error
-carried along), and 1.5-entmax's variance is summed in two passes, not as
-E[x²] - E[x]². All share one derivative rule with s = p^{2-α} (the support indicator
-for sparsemax, √p for 1.5-entmax), and s is the one full-size residual:
-``dp = s (t - Σ s t / Σ s)``.
+p_i = [(α-1) x_i - τ]_+^(1/(α-1)), with τ chosen so that the slice sums to 1 (α = 2:
+sparsemax, the Euclidean projection onto the simplex; α → 1: softmax). τ depends only
+on the support, which sorting finds for α = 2 and 1.5 and bisection for any α. A small
+p_i is sensitive to τ's last bits, so τ is then refined by one Newton step whose
+residual Σ p - 1 is summed in double-word arithmetic, from scores shifted by their
+maximum with the shift's rounding error carried along. All share one derivative rule
+with s = p^(2-α) (the support indicator for sparsemax, √p for 1.5-entmax), and s is
+the one full-size residual: ``dp = s (t - Σ s t / Σ s)``.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 
 from jaxact import _core
-from jaxact._normalizers import Axis, _mask, _prepare, _softmax_masked
+from jaxact._normalizers import Axis, mask_array, prepare, softmax_core
 from jaxact._registry import Entry, Param, register
 
 
@@ -47,7 +46,7 @@ def _on_last(core: Callable[..., Array]) -> Callable[..., Array]:
                **static: Any) -> Array:
         flat, back = _to_last(x, axis)
         moved = [_to_last(jnp.broadcast_to(p, _kept(x.shape, axis)), axis)[0] for p in params]
-        return back(core(flat, _to_last(_mask(x, where), axis)[0], *moved, **static))
+        return back(core(flat, _to_last(mask_array(x, where), axis)[0], *moved, **static))
 
     return kernel
 
@@ -81,9 +80,62 @@ def _simplex_jvp(s: Array, t: Array) -> Array:
     return s * (t - jnp.sum(s * t, -1, keepdims=True) / jnp.sum(s, -1, keepdims=True))
 
 
-def _nan_if_empty(p: Array, support: Array) -> Array:
-    # all -inf or all masked: 0/0, as softmax (and a NaN row stays NaN)
-    return jnp.where(jnp.any(support, -1, keepdims=True), p, jnp.nan)
+def _nan_if_empty(p: Array, support: Array, mask: Array) -> Array:
+    # all -inf (0/0, as softmax) or a NaN in the slice: NaN; masked-out entries stay 0
+    return jnp.where(mask & ~jnp.any(support, -1, keepdims=True), jnp.nan, p)
+
+
+def _add2(a: tuple[Array, Array], b: tuple[Array, Array]) -> tuple[Array, Array]:
+    (ah, al), (bh, bl) = a, b
+    hi, err = _core.two_sum(ah, bh)
+    lo = err + (al + bl)
+    top = hi + lo
+    return top, lo - (top - hi)
+
+
+def _sum2(hi: Array, lo: Array) -> tuple[Array, Array]:
+    """Compensated sum over the last axis of ``hi + lo``, as a (hi, lo) pair (keepdims)."""
+    zero = jnp.zeros((), hi.dtype)
+    sh, sl = jax.lax.reduce((hi, lo), (zero, zero), _add2, (hi.ndim - 1,))
+    return sh[..., None], sl[..., None]
+
+
+def _power_threshold(zh: Array, zl: Array, tau: Array, beta: Array | float | None,
+                     mask: Array) -> Array:
+    """``[z - τ]_+^β`` for ``z = zh + zl``, with ``τ`` refined by one Newton step.
+
+    A small p_i has relative error β δτ / (z_i - τ) for an error δτ in τ, far above its
+    own conditioning, so τ must be known beyond working precision: the residual Σ p - 1
+    is summed in double-word arithmetic from ``u = z - τ`` carried as a pair. For
+    ``beta=None`` (β = 2, 1.5-entmax) the squares are exact (``two_prod``), for β = 1
+    (sparsemax) nothing is rounded; otherwise ``uh^β`` is the correctly rounded ``pow``,
+    whose unknown rounding error bounds the result.
+    """
+    uh, err = _core.two_sum(zh, -tau)
+    ul = jnp.where(jnp.isfinite(err), err + zl, 0.0)
+    pos = mask & (uh > 0)
+    safe = jnp.where(pos, uh, 1.0)
+    if beta is None:
+        q, ql = _core.two_prod(safe, safe)
+        lo = ql + 2.0 * safe * ul
+        slope = 2.0 * jnp.sum(jnp.where(pos, uh, 0.0), -1, keepdims=True)
+    else:
+        q = safe**beta
+        lo = q * beta * (ul / safe)
+        slope = beta * jnp.sum(jnp.where(pos, q / safe, 0.0), -1, keepdims=True)
+    fh, fl = _sum2(jnp.where(pos, q, 0.0), jnp.where(pos, lo, 0.0))
+    w = ul - ((fh - 1.0) + fl) / slope  # τ moves up by the Newton step: u = uh + w
+    if beta is None:
+        q, ql = _core.two_prod(uh, uh)
+        p = jnp.where(uh + w > 0, q + (ql + w * (2.0 * uh + w)), 0.0)
+    else:
+        r = jnp.where(pos, w / safe, 0.0)
+        # (1 + r)^β to second order, exact to float32 while |β r| <= 2^-8; elsewhere u
+        # is within ~2^8 β ulp(τ) of 0, where p is ill-conditioned anyway
+        near = pos & (jnp.abs(beta * r) <= 2.0**-8)
+        p = jnp.where(near, q + q * (beta * r) * (1.0 + 0.5 * (beta - 1.0) * r),
+                      jnp.maximum(jnp.where(near, 1.0, uh + w), 0.0) ** beta)
+    return jnp.where(mask, p, 0.0)
 
 
 @jax.custom_jvp
@@ -93,9 +145,8 @@ def _sparsemax_last(x: Array, mask: Array) -> Array:
     # the support is the largest k with 1 + k d_(k) > sum_{j<=k} d_(j); -inf never enters
     s = _top(d, ds, 1.0 + k * ds > jnp.cumsum(ds, -1))
     size = jnp.sum(s, -1, keepdims=True).astype(d.dtype)
-    total = jnp.sum(jnp.where(s, d, 0.0), -1, keepdims=True)
-    tau = ((total - 1.0) + jnp.sum(jnp.where(s, err, 0.0), -1, keepdims=True)) / size
-    return _nan_if_empty(jnp.where(s, jnp.maximum((d - tau) + err, 0.0), 0.0), s)
+    tau = (jnp.sum(jnp.where(s, d, 0.0), -1, keepdims=True) - 1.0) / size
+    return _nan_if_empty(_power_threshold(d, err, tau, 1.0, mask), s, mask)
 
 
 @_sparsemax_last.defjvp
@@ -116,12 +167,10 @@ def _entmax15_last(x: Array, mask: Array) -> Array:
     var = jnp.cumsum(zs * zs, -1) / k - mean * mean
     s = _top(z, zs, mean - jnp.sqrt(jnp.maximum(1.0 / k - var, 0.0)) <= zs)
     size = jnp.sum(s, -1, keepdims=True).astype(z.dtype)
-    mean = (jnp.sum(jnp.where(s, z, 0.0), -1, keepdims=True)
-            + jnp.sum(jnp.where(s, e, 0.0), -1, keepdims=True)) / size
-    c = jnp.where(s, (z - mean) + e, 0.0)
-    # z_i - τ = (z_i - mean) + sqrt((1 - Σ c²) / k): τ itself is never rounded
-    r = jnp.sqrt(jnp.maximum((1.0 - jnp.sum(c * c, -1, keepdims=True)) / size, 0.0))
-    return _nan_if_empty(jnp.where(s, jnp.square(jnp.maximum(c + r, 0.0)), 0.0), s)
+    mean = jnp.sum(jnp.where(s, z, 0.0), -1, keepdims=True) / size
+    var = jnp.sum(jnp.where(s, jnp.square(z - mean), 0.0), -1, keepdims=True) / size
+    tau = mean - jnp.sqrt(jnp.maximum(1.0 / size - var, 0.0))
+    return _nan_if_empty(_power_threshold(z, e, tau, None, mask), s, mask)
 
 
 def _sqrt0(p: Array) -> Array:
@@ -140,39 +189,30 @@ def _bisect_p(x: Array, alpha: Array, mask: Array, n_iter: int) -> Array:
     """α-entmax for α > 1 by bisection on τ (Blondel et al. 2019), then a Newton step."""
     d, err = _shift(x, mask)
     a1 = alpha - 1.0
-    xs, xe = a1 * d, a1 * err  # (α-1)(x - max); the maximum's entry is 0, so τ in [-1, 0)
+    # z = (α-1)(x - max) as a pair: the maximum's entry is 0, so τ lies in [-1, 0)
+    zh, zl = _core.two_prod(jnp.broadcast_to(a1, d.shape), d)
+    zl = jnp.where(jnp.isfinite(zl), zl + a1 * err, 0.0)
     beta = 1.0 / a1
     n = jnp.sum(mask, -1, keepdims=True).astype(x.dtype)
-
-    def u_of(tau: Array) -> Array:
-        return jnp.where(mask, jnp.maximum((xs - tau) + xe, 0.0), 0.0)
-
-    def total(tau: Array) -> Array:
-        return jnp.sum(u_of(tau) ** beta, -1, keepdims=True) - 1.0
 
     def halve(_: int, bracket: tuple[Array, Array]) -> tuple[Array, Array]:
         lo, hi = bracket
         mid = lo + 0.5 * (hi - lo)
-        above = total(mid) >= 0.0  # the sum falls as τ rises: the root is above mid
+        u = jnp.where(mask, jnp.maximum(zh - mid, 0.0), 0.0)
+        above = jnp.sum(u**beta, -1, keepdims=True) >= 1.0  # Σ p falls as τ rises
         return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
 
     # Σ p(-1) >= 1 (the maximum alone gives 1) and Σ p(-(1/n)^(α-1)) <= n (1/n) = 1
     lo, hi = jnp.full_like(n, -1.0), -(1.0 / jnp.maximum(n, 1.0)) ** a1
-    lo, hi = jax.lax.fori_loop(0, n_iter, halve, (lo, hi))
-    # Newton on the support found, kept inside the bracket: fixes τ's last bits
-    u = u_of(lo)
-    pos = u > 0  # double where: u^(β-1) is infinite at 0 for α > 2
-    slope = beta * jnp.sum(jnp.where(pos, jnp.where(pos, u, 1.0) ** (beta - 1.0), 0.0), -1,
-                           keepdims=True)
-    tau = jnp.clip(lo + total(lo) / slope, lo, hi)
-    return _nan_if_empty(u_of(tau) ** beta, u > 0)
+    lo, _ = jax.lax.fori_loop(0, n_iter, halve, (lo, hi))
+    return _nan_if_empty(_power_threshold(zh, zl, lo, beta, mask), zh > lo, mask)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
 def _entmax_last(x: Array, mask: Array, alpha: Array, n_iter: int) -> Array:
     one = alpha == 1.0
     p = _bisect_p(x, jnp.where(one | ~(alpha > 1.0), 2.0, alpha), mask, n_iter)
-    p = jnp.where(one, _softmax_masked(x, mask, (x.ndim - 1,)), p)
+    p = jnp.where(one, softmax_core(x, mask, (x.ndim - 1,)), p)
     return jnp.where(alpha >= 1.0, p, jnp.nan)  # alpha < 1 (or NaN): not a distribution
 
 
@@ -203,7 +243,7 @@ _entmax_last.defjvp(_entmax_jvp, symbolic_zeros=True)
 _sparsemax_kernel = _on_last(_sparsemax_last)
 _entmax15_kernel = _on_last(_entmax15_last)
 _entmax_kernel = _on_last(lambda x, mask, alpha, n_iter: _entmax_last(x, mask, alpha, n_iter))
-_softmax_masked_kernel = _on_last(lambda x, mask: _softmax_masked(x, mask, (x.ndim - 1,)))
+_softmax_core_kernel = _on_last(lambda x, mask: softmax_core(x, mask, (x.ndim - 1,)))
 
 
 def sparsemax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
@@ -224,8 +264,8 @@ def sparsemax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> 
       where: optional boolean mask; masked-out entries are excluded and give 0.
 
     Returns:
-      Same shape and dtype as ``x``; slices are non-negative and sum to 1. A ``+inf``
-      entry, an all ``-inf`` or all-masked slice gives NaN, as softmax.
+      Same shape and dtype as ``x``; slices are non-negative and sum to 1. A NaN or
+      ``+inf`` entry or an all ``-inf`` slice gives NaN (masked-out entries stay 0).
 
     Examples:
       >>> ja.sparsemax(jnp.array([1.0, 0.8, -1.0]))
@@ -235,7 +275,7 @@ def sparsemax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> 
       Martins & Astudillo, From Softmax to Sparsemax: A Sparse Model of Attention and
       Multi-Label Classification, arXiv:1602.02068.
     """
-    arr, axes, where = _prepare("sparsemax", x, axis, where)
+    arr, axes, where = prepare("sparsemax", x, axis, where)
     return _core.apply(_sparsemax_kernel, arr, where, axis=axes)
 
 
@@ -262,17 +302,17 @@ def entmax15(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> A
       where: optional boolean mask; masked-out entries are excluded and give 0.
 
     Returns:
-      Same shape and dtype as ``x``; slices are non-negative and sum to 1. A ``+inf``
-      entry, an all ``-inf`` or all-masked slice gives NaN, as softmax.
+      Same shape and dtype as ``x``; slices are non-negative and sum to 1. A NaN or
+      ``+inf`` entry or an all ``-inf`` slice gives NaN (masked-out entries stay 0).
 
     Examples:
       >>> ja.entmax15(jnp.array([1.0, 0.8, -1.0]))
-      Array([0.5505102, 0.4494898, 0.       ], dtype=float32)
+      Array([0.5705337 , 0.42946634, 0.        ], dtype=float32)
 
     References:
       Peters, Niculae & Martins, Sparse Sequence-to-Sequence Models, arXiv:1905.05702.
     """
-    arr, axes, where = _prepare("entmax15", x, axis, where)
+    arr, axes, where = prepare("entmax15", x, axis, where)
     return _core.apply(_entmax15_kernel, arr, where, axis=axes)
 
 
@@ -296,7 +336,8 @@ def entmax(x: ArrayLike, alpha: ArrayLike = 1.5, axis: Axis = -1,
     :math:`\alpha = 1` is softmax, 1.5 :func:`entmax15`, 2 :func:`sparsemax`; for these
     concrete values the exact functions are called. The derivative with respect to
     :math:`\alpha` is the closed form of Correia et al. (at :math:`\alpha = 1` its limit);
-    it cancels badly for :math:`\alpha` within ~1e-3 of 1.
+    it cancels as :math:`\alpha \to 1` (in float32, relative error ~3e-4 at 1.01 and
+    ~4e-2 at 1.001).
 
     Args:
       x: input array.
@@ -317,14 +358,14 @@ def entmax(x: ArrayLike, alpha: ArrayLike = 1.5, axis: Axis = -1,
 
     Examples:
       >>> ja.entmax(jnp.array([1.0, 0.8, -1.0]), alpha=1.25)
-      Array([0.5260..., 0.4382..., 0.0357...], dtype=float32)
+      Array([0.55000865, 0.4329745 , 0.01701688], dtype=float32)
 
     References:
       Peters, Niculae & Martins, Sparse Sequence-to-Sequence Models, arXiv:1905.05702;
       Blondel, Martins & Niculae, Learning with Fenchel-Young Losses, arXiv:1901.02324;
       Correia, Niculae & Martins, Adaptively Sparse Transformers, arXiv:1909.00015.
     """
-    arr, axes, where = _prepare("entmax", x, axis, where)
+    arr, axes, where = prepare("entmax", x, axis, where)
     _core.as_param(alpha, "entmax", "alpha")
     _core.check(lambda a: np.isfinite(a) & (a >= 1), "entmax", "alpha", ">= 1 and finite", alpha)
     kept = _kept(arr.shape, axes)
@@ -340,7 +381,7 @@ def entmax(x: ArrayLike, alpha: ArrayLike = 1.5, axis: Axis = -1,
         raise ValueError(f"entmax: n_iter must be a positive int, got {n_iter!r}")
     value = _core.concrete(alpha)
     if value is not None and value.size and np.all(value == value.flat[0]):
-        exact = {1.0: _softmax_masked_kernel, 1.5: _entmax15_kernel, 2.0: _sparsemax_kernel}
+        exact = {1.0: _softmax_core_kernel, 1.5: _entmax15_kernel, 2.0: _sparsemax_kernel}
         if float(value.flat[0]) in exact:
             return _core.apply(exact[float(value.flat[0])], arr, where, axis=axes)
     if n_iter is None:
@@ -356,83 +397,3 @@ register(Entry("entmax", entmax, "normalizer", r"[(\alpha-1)x_i-\tau(x)]_+^{1/(\
                range=(0.0, 1.0), monotonic=False, smooth=False,
                reference="Peters et al. 2019, arXiv:1905.05702; Blondel et al. 2019",
                source="paper"))
-
-
-def _gumbel_kernel(x: Array, noise: Array, tau: Array, where: Array | None, *,
-                   axis: tuple[int, ...], hard: bool) -> Array:
-    mask = _mask(x, where)
-    z = (x + noise) / tau
-    soft = _softmax_masked(z, mask, axis)
-    if not hard:
-        return soft
-    flat, back = _to_last(jnp.where(mask, z, -jnp.inf), axis)
-    one_hot = back(jax.nn.one_hot(jnp.argmax(flat, -1), flat.shape[-1], dtype=soft.dtype))
-    # straight-through: the forward value is exactly one-hot (soft - soft is 0), the
-    # derivative is the soft sample's
-    return one_hot + (soft - jax.lax.stop_gradient(soft))
-
-
-def _check_key(key: Any) -> None:
-    typed = isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    raw = (isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32
-           and key.shape == (2,))
-    if not (typed and key.shape == () or raw):
-        shown = f"{key.dtype}{list(key.shape)}" if hasattr(key, "shape") else type(key).__name__
-        raise TypeError(f"gumbel_softmax: argument 'key' must be one PRNG key "
-                        f"(jax.random.key(seed)), got {shown}")
-
-
-def gumbel_softmax(x: ArrayLike, key: ArrayLike, *, tau: ArrayLike = 1.0, hard: bool = False,
-                   axis: Axis = -1, where: ArrayLike | None = None) -> Array:
-    r"""A differentiable sample from the categorical distribution ``softmax(x)``.
-
-    .. math::
-        y = \mathrm{softmax}\big((x + g) / \tau\big),\quad g_i \sim \mathrm{Gumbel}(0, 1),
-        \qquad \frac{\partial y_i}{\partial x_j} = y_i\,(\delta_{ij} - y_j) / \tau
-
-    ``argmax(x + g)`` is an exact sample of ``softmax(x)`` (the Gumbel-max trick, the
-    same draw as ``jax.random.categorical(key, x)``); ``hard=True`` returns it as a
-    one-hot vector whose derivative is the soft sample's (straight-through).
-
-    Args:
-      x: logits (unnormalised log-probabilities).
-      key: a PRNG key (``jax.random.key``); the same key gives the same sample.
-      tau: temperature > 0 (default 1); lower is closer to one-hot. Differentiable.
-      hard: return the one-hot sample, with the straight-through derivative.
-      axis: axis or axes of the categories (default -1).
-      where: optional boolean mask; masked-out categories are never drawn.
-
-    Returns:
-      Same shape and dtype as ``x``; slices sum to 1.
-
-    Raises:
-      TypeError: if ``key`` is not one PRNG key.
-      ValueError: if a concrete ``tau`` is not positive.
-
-    Examples:
-      >>> y = ja.gumbel_softmax(jnp.array([1.0, 2.0, 3.0]), jax.random.key(0), hard=True)
-      >>> y.sum(), y.max()
-      (Array(1., dtype=float32), Array(1., dtype=float32))
-
-    References:
-      Jang, Gu & Poole, Categorical Reparameterization with Gumbel-Softmax,
-      arXiv:1611.01144; Maddison, Mnih & Teh, The Concrete Distribution, arXiv:1611.00712.
-    """
-    arr, axes, where = _prepare("gumbel_softmax", x, axis, where)
-    _check_key(key)
-    _core.as_param(tau, "gumbel_softmax", "tau")
-    _core.check(lambda t: t > 0, "gumbel_softmax", "tau", "positive", tau)
-    if not isinstance(hard, bool):
-        raise TypeError(f"gumbel_softmax: hard must be a bool, got {type(hard).__name__}")
-    noise = jax.random.gumbel(key, arr.shape, _core.compute_dtype(arr.dtype))
-    return _core.apply(_gumbel_kernel, arr, noise, tau, where, axis=axes, hard=hard)
-
-
-register(Entry("gumbel_softmax", gumbel_softmax, "normalizer",
-               r"\mathrm{softmax}((x+g)/\tau),\ g\sim\mathrm{Gumbel}(0,1)",
-               r"y_i(\delta_{ij}-y_j)/\tau",
-               params=(Param("tau", 1.0, "temperature"), Param("hard", False, "one-hot sample"),
-                       Param("axis", -1, "axis or axes"), Param("where", None, "mask")),
-               range=(0.0, 1.0), monotonic=False,
-               reference="Jang et al. 2016, arXiv:1611.01144; Maddison et al. 2016",
-               source="torch", sample={"key": jax.random.key(0)}))

@@ -14,8 +14,11 @@ import json
 import math
 import os
 import sys
+import typing
 from collections.abc import Sequence
 from typing import Any
+
+from jaxact._registry import Kind
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,7 +65,7 @@ LIST_COLUMNS: tuple[str, ...] = (
 
 def _add_list(sub: Any) -> None:
     p = sub.add_parser("list", help="print the registry: every activation and its metadata")
-    p.add_argument("--kind", choices=("elementwise", "gated", "normalizer"), default=None)
+    p.add_argument("--kind", choices=typing.get_args(Kind), default=None)
     p.add_argument("--source", default=None, help='only this source, e.g. "jax.nn"')
     p.add_argument("--json", action="store_true", help="one JSON object per activation")
     p.set_defaults(action=_list)

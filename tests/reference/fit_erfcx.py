@@ -148,7 +148,6 @@ def main() -> None:
     print(f"_C3 = {f32(C3)!r}  # 2 sqrt(2/pi) 0.044715")
     print(f"_C3_HEAD = {c3_head!r}  # 12-bit head of C3")
     print(f"_C3_TAIL = {f32(C3 - mp.mpf(c3_head))!r}  # C3 - _C3_HEAD")
-    print(f"_C3X3 = {f32(3 * C3)!r}")
     print(f"_SHIFT3 = {shift(3)!r}  # 3 ln 2")
     print(f"_SHIFT8 = {shift(8)!r}  # 8 ln 2")
     for name, coef in (("_H", hh), ("_K", kk), ("_N", nn), ("_T", tt)):

@@ -1,0 +1,303 @@
+"""Learnable gated and exponential activations: ACON-C, soft exponential, ErfAct, Pserf.
+
+Pure functions whose parameters are arguments (scalars or arrays broadcastable to
+``x``), differentiable in ``x`` and in every parameter with ``custom_jvp`` rules that
+stay accurate over the whole float32 range (see jaxact/_learnable.py for the shared
+double-float helpers). In the exponential tails the small factor is kept as ``m * k``
+(``_math.exp_split``) so products such as ``x e^u`` stay normal where ``e^u`` is not.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from jaxact import _core, _math
+from jaxact._learnable import _tp, _ts, opaque
+from jaxact._registry import Entry, Param, register
+
+
+def _dd(hi: Array, lo: Array) -> tuple[Array, Array]:
+    """Renormalises ``hi + lo`` so that ``|lo| <= ulp(hi)/2``."""
+    s, e = _ts(hi, lo)
+    return s, e
+
+
+def _exp_tail(u: Array, ul: Array) -> tuple[Array, Array, Array, Array]:
+    """``e^{-|u + ul|}`` as ``m * k`` (``m`` normal to u = -151), ``r = 1/(1 + e)``, and
+    the mask ``u >= 0``; ``ul`` (the low part of u) is folded in to first order."""
+    m, k = _math.exp_split(-jnp.abs(u))
+    m = m * (1.0 - jnp.sign(u) * jnp.clip(ul, -0.5, 0.5))  # ul is large only where m = 0
+    return m, k, 1.0 / (1.0 + m * k), u >= 0
+
+
+# --- ACON-C ------------------------------------------------------------------------------
+
+
+def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, ...]:
+    p1, p2, beta = opaque(p1, p2, beta)
+    # u = beta (p1 - p2) x in double-float: the tails are ~ x e^u, whose relative error
+    # is |u| times that of u.
+    d, dl = _ts(p1, -p2)
+    bd, bde = _tp(beta, d)
+    bd, bdl = _dd(bd, bde + beta * dl)
+    zero = bd == 0  # beta = 0 or p1 = p2: u = 0 for every x, including +-inf
+    u, ue = _tp(bd, x)
+    ul = ue + bdl * x
+    u = jnp.where(zero, 0.0, u)
+    ul = jnp.where(zero | ~jnp.isfinite(ul), 0.0, ul)
+    m, k, r, pos = _exp_tail(u, ul)
+    # sigmoid(u) and sigmoid(-u): the large one is r, the small one (m r) k; D = their
+    # product = (m r r) k. Beyond |u| = 200 the small side is 0: zero x there, so that
+    # x * 0 is not inf * 0 = nan at x = +-inf.
+    inside = jnp.abs(u) < 200.0
+    xs, us = jnp.where(inside, x, 0.0), jnp.where(inside, u, 0.0)
+    mr = m * r
+    dm = mr * r
+    p_big, p_small = jnp.where(pos, p1, p2), jnp.where(pos, p2, p1)
+    # f = x (p_big + p_small e) / (1 + e), e = e^-|u|. Where p_big and p_small e cancel
+    # (a zero of the gate, not of f) only the error of exp(-|u|) is amplified (by the
+    # gate's own condition number): numerator, denominator and quotient are carried in
+    # double-float. In the far tails (k < 1) the small side is scaled by k last.
+    e0 = jnp.exp(-jnp.abs(u))
+    ed = e0 * (-jnp.sign(u) * ul)  # e = e0 + ed
+    q1, q1e = _tp(p_small, e0)
+    n, ne = _ts(p_big, q1)
+    n_lo = ne + (q1e + p_small * ed)
+    one = opaque(jnp.ones((), x.dtype))[0]
+    den, dene = _ts(one, e0)
+    den_lo = dene + ed
+    xn, xne = _tp(x, n)
+    xn_lo = xne + x * n_lo
+    y = xn / den
+    yd, yde = _tp(y, den)
+    y = jnp.where(jnp.isfinite(yd), y + (((xn - yd) - yde) + (xn_lo - y * den_lo)) / den, y)
+    y = jnp.where(k == 1.0, y, jnp.where(p_big == 0, 0.0, (x * p_big) * r)
+                  + ((xs * p_small) * mr) * k)
+    dx = p_big * r + (p_small * mr + (us * d) * dm) * k
+    # df/dp1 = x (S + u D), df/dp2 = x (Sn - u D), df/dbeta = x^2 d^2 D.
+    big_side = x * r + ((xs * us) * dm) * k
+    small_p1 = ((xs * mr) * (1.0 + us * r)) * k
+    small_p2 = ((xs * mr) * (1.0 - us * r)) * k
+    d_p1 = jnp.where(pos, big_side, small_p1)
+    d_p2 = jnp.where(pos, small_p2, x * r - ((xs * us) * dm) * k)
+    xd = xs * d
+    d_beta = (xd * (xd * dm)) * k
+    return y, dx, d_p1, d_p2, d_beta
+
+
+_acon_c = _math.elementwise(_acon_c_parts)
+
+
+def acon_c(x: ArrayLike, *, p1: ArrayLike = 1.0, p2: ArrayLike = 0.0,
+           beta: ArrayLike = 1.0) -> Array:
+    r"""ACON-C, the learnable smooth maximum of two lines :math:`p_1 x` and :math:`p_2 x`.
+
+    .. math::
+        \mathrm{acon\_c}(x) = (p_1 - p_2)\,x\,\sigma(u) + p_2 x
+          = x\,\bigl(p_1 \sigma(u) + p_2 \sigma(-u)\bigr),
+        \quad u = \beta (p_1 - p_2) x,
+        \qquad \mathrm{acon\_c}'(x) = p_1\sigma(u) + p_2\sigma(-u)
+          + u\,(p_1 - p_2)\,\sigma(u)\sigma(-u)
+
+    with :math:`\partial_{p_1} = x(\sigma(u) + u\,\sigma(u)\sigma(-u))`,
+    :math:`\partial_{p_2} = x(\sigma(-u) - u\,\sigma(u)\sigma(-u))` and
+    :math:`\partial_\beta = x^2 (p_1 - p_2)^2 \sigma(u)\sigma(-u)`. The defaults give
+    SiLU; :math:`\beta \to \infty` gives :math:`\max(p_1 x, p_2 x)`. In the paper
+    :math:`p_1, p_2` are per channel and :math:`\beta` is per channel or computed from the
+    input (meta-ACON); here all three are arguments.
+
+    Args:
+      x: input array.
+      p1: slope :math:`p_1` (scalar or array broadcastable to ``x``); differentiable.
+      p2: slope :math:`p_2`; differentiable.
+      beta: switching factor :math:`\beta`; differentiable.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.acon_c(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.26894143,  0.        ,  0.7310586 ], dtype=float32)
+      >>> ja.acon_c(jnp.array([-1.0, 1.0]), p1=1.0, p2=0.25, beta=10.0)
+      Array([-0.25004134,  0.99995863], dtype=float32)
+
+    References:
+      Ma et al., Activate or Not: Learning Customized Activation, arXiv:2009.04759.
+    """
+    arr = _core.as_array(x, "acon_c")
+    for name, v in (("p1", p1), ("p2", p2), ("beta", beta)):
+        _core.as_param(v, "acon_c", name)
+    return _core.apply(_acon_c, arr, p1, p2, beta)
+
+
+register(Entry("acon_c", acon_c, "elementwise", r"(p_1-p_2)\,x\,\sigma(\beta(p_1-p_2)x)+p_2x",
+               r"p_1\sigma(u)+p_2\sigma(-u)+u(p_1-p_2)\sigma(u)\sigma(-u)",
+               params=(Param("p1", 1.0, "slope of the upper line; differentiable"),
+                       Param("p2", 0.0, "slope of the lower line; differentiable"),
+                       Param("beta", 1.0, "switching factor; differentiable")),
+               range=(-0.2784645427610738, math.inf), monotonic=False, source="paper",
+               reference="Ma et al. 2021, arXiv:2009.04759"))
+
+
+# --- soft exponential --------------------------------------------------------------------
+# The three pieces (alpha < 0, = 0, > 0) join continuously, with one derivative in alpha:
+# near alpha = 0 (|alpha x| <= 2) the divided differences are series in u = alpha x.
+
+_E1 = tuple(1.0 / math.factorial(k + 1) for k in range(18))  # expm1(u)/u
+_H2 = tuple((k + 1) / math.factorial(k + 2) for k in range(18))  # (u e^u - expm1 u)/u^2
+_ATANH3 = tuple(1.0 / (2 * k + 3) for k in range(18))  # (atanh(s) - s)/s^3, in s^2
+# exp(u) = exp(u - K) 2^64 beyond u = 80, K = 64 ln 2 = K_HI + K_LO: K_HI is a multiple
+# of 2^-16, so u - K_HI is exact for the u where it applies, and K_LO < 2^-17.
+_K_HI = 2907270.0 / 65536.0
+_K_LO = 64.0 * math.log(2.0) - _K_HI
+
+
+def _exp_scaled(u: Array, ul: Array) -> tuple[Array, Array]:
+    """``(E, scale)`` with ``e^{u + ul} = E * scale`` and ``E`` finite up to u = 132."""
+    big = u > 80.0
+    e = jnp.exp(u - jnp.where(big, _K_HI, 0.0))
+    # The first-order correction; ul is only large where e^u overflows anyway.
+    corr = jnp.clip(ul - jnp.where(big, _K_LO, 0.0), -0.5, 0.5)
+    return e * (1.0 + corr), jnp.where(big, 2.0**64, 1.0)
+
+
+def _soft_exp_pos(x: Array, a: Array) -> tuple[Array, Array, Array]:
+    """alpha >= 0, finite x: (e^{a x} - 1)/a + a, e^{a x}, and the alpha-derivative."""
+    u, ul = _tp(a, x)
+    small = jnp.abs(u) <= 2.0
+    # |u| <= 2: f = x E1(u) + a, df/da = x^2 H2(u) + 1 (both series; exact at a = 0).
+    e1 = _math.polyval(_E1, u)
+    p, pe = _tp(x, e1)
+    y_small, ye = _ts(p, a)
+    y_small = y_small + (ye + pe)
+    da_small = x * (x * _math.polyval(_H2, u)) + 1.0
+    # |u| > 2: e^u with its overflow scale; c = 1 - a^2 in double-float for u < -2,
+    # where (e^u - c)/a must not cancel to 0 (a = 1: f = e^x).
+    aa = jnp.where(a > 0, a, 1.0)
+    e, scale = _exp_scaled(u, ul)
+    sq, sqe = _tp(aa, aa)
+    c, ce = _ts(opaque(jnp.ones((), x.dtype))[0], -sq)
+    num, nume = _ts(e, -c)
+    y_low = (num + (nume - (ce - sqe))) / aa
+    y_high = ((e / aa) * scale + jnp.where(scale == 1.0, aa - 1.0 / aa, aa))
+    y_big = jnp.where(u < 0, jnp.where(aa < 2.0, y_low, (e - 1.0) / aa + aa), y_high)
+    # df/da = ((u - 1) e^u + 1)/a^2 + 1; for u > 2 as (x - 1/a)(e^u / a) + 1/a^2 + 1.
+    inv = 1.0 / aa
+    da_high = ((x - inv) * (e * inv)) * scale + (inv * inv + 1.0)
+    da_low = (1.0 + jnp.where(e == 0, 0.0, ((u - 1.0) + ul) * e)) * (inv * inv) + 1.0
+    da = jnp.where(small, da_small, jnp.where(u < 0, da_low, da_high))
+    # Below u = -ln 2, e^u - c has the smaller cancellation: x E1(u) + a would lose up to
+    # 5x at a = 1 (f = e^x), where f has no zero to excuse it.
+    y = jnp.where(small & (u >= -math.log(2.0)), y_small, y_big)
+    return y, e * scale, da
+
+
+def _soft_exp_neg(x: Array, b: Array) -> tuple[Array, Array, Array]:
+    """alpha = -b < 0: log(1 + w)/b with w = b (x - b), 1/(1 + w), and the alpha-derivative."""
+    d, dl = _ts(x, -b)
+    w, we = _tp(b, d)
+    wl = we + b * dl
+    t, te = _ts(opaque(jnp.ones((), x.dtype))[0], w)
+    tt = t + (te + wl)  # 1 + w, rounded once
+    tt_lo = (t - tt) + (te + wl)
+    # log(1 + w): log1p where |w| < 1/2 (w is tiny near the zero of f at x = b), else log
+    # of the double-float 1 + w (it goes to 0 at the edge of the domain).
+    near = jnp.abs(w) < 0.5
+    huge = w > 2.0**60  # log(1 + w) = log b + log(x - b), also where w overflows
+    w_safe = jnp.where(near, w, 0.0)
+    tt_safe = jnp.where(near | huge | (tt <= 0), 1.0, tt)
+    log = jnp.where(near, jnp.log1p(w_safe) + wl / (1.0 + w_safe),
+                    jnp.log(tt_safe) + tt_lo / tt_safe)
+    log = jnp.where(huge, jnp.log(b) + jnp.log(jnp.where(huge, d, 1.0)), log)
+    log = jnp.where(near | (tt > 0), log, jnp.where(tt == 0, -jnp.inf, jnp.nan))
+    dx = jnp.where(tt < 0, jnp.nan, 1.0 / tt)
+    # df/dalpha = 1/(1 + w) + (log1p(w) - w/(1 + w))/b^2 >= 0. The bracket is
+    # 2 s^2 / (1 + s) + 2 s^3 A(s^2), s = w/(2 + w), and s/b = (x - b)/(2 + w): a series
+    # without cancellation, exact as b -> 0; for |s| > 0.6 the bracket is used as is.
+    s = w / (2.0 + w)
+    ser = jnp.abs(s) <= 0.6
+    ss = jnp.where(ser, s, 0.0)
+    sb = d / (2.0 + w)
+    g_ser = (sb * sb) * (2.0 / (1.0 + ss) + 2.0 * ss * _math.polyval(_ATANH3, ss * ss))
+    g_dir = (log - jnp.where(huge, 1.0, (w + wl) / tt_safe)) / (b * b)
+    da = jnp.where(tt == 0, jnp.inf, dx + jnp.where(ser, g_ser, g_dir))
+    return log / b, dx, da
+
+
+def _soft_exp_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:
+    (alpha,) = opaque(alpha)
+    neg = alpha < 0
+    xf = jnp.where(jnp.isinf(x), 0.0, x)
+    yp, dxp, dap = _soft_exp_pos(xf, jnp.where(neg, 0.0, alpha))
+    yn, dxn, dan = _soft_exp_neg(xf, jnp.where(neg, -alpha, 1.0))
+    y, dx, da = (jnp.where(neg, yn, yp), jnp.where(neg, dxn, dxp), jnp.where(neg, dan, dap))
+    # +-inf: the limits. alpha > 0: f(-inf) = alpha - 1/alpha (f' = 0, df/dalpha = 1/alpha^2
+    # + 1); alpha = 0: x; alpha < 0: +inf at +inf, and -inf is outside the domain.
+    pos_a, zero_a = alpha > 0, alpha == 0
+    up = x == jnp.inf
+    inv = 1.0 / jnp.where(pos_a, alpha, 1.0)
+    sq, sqe = _tp(alpha, alpha)
+    y_inf = jnp.where(up | zero_a, x, jnp.where(pos_a, ((sq - 1.0) + sqe) * inv, jnp.nan))
+    dx_inf = jnp.where(zero_a, 1.0, jnp.where(pos_a & up, jnp.inf, jnp.where(up | pos_a, 0.0,
+                                                                               jnp.nan)))
+    da_inf = jnp.where(up | zero_a, jnp.inf, jnp.where(pos_a, inv * inv + 1.0, jnp.nan))
+    inf = jnp.isinf(x)
+    return (jnp.where(inf, y_inf, y), jnp.where(inf, dx_inf, dx), jnp.where(inf, da_inf, da))
+
+
+_soft_exp = _math.elementwise(_soft_exp_parts)
+
+
+def soft_exponential(x: ArrayLike, *, alpha: ArrayLike = 0.0) -> Array:
+    r"""Soft exponential: one parameter moves it from logarithmic through linear to exponential.
+
+    .. math::
+        f_\alpha(x) = \begin{cases}
+          -\dfrac{\log(1 - \alpha (x + \alpha))}{\alpha} & \alpha < 0 \\
+          x & \alpha = 0 \\
+          \dfrac{e^{\alpha x} - 1}{\alpha} + \alpha & \alpha > 0 \end{cases},
+        \qquad f_\alpha'(x) = \begin{cases} \dfrac{1}{1 - \alpha(x + \alpha)} & \alpha < 0 \\
+          e^{\alpha x} & \alpha \ge 0 \end{cases}
+
+    and :math:`\partial_\alpha f = 1/(1+w) + (\log(1+w) - w/(1+w))/\alpha^2` with
+    :math:`w = -\alpha(x + \alpha)` for :math:`\alpha < 0`, :math:`((\alpha x - 1)e^{\alpha x}
+    + 1)/\alpha^2 + 1` for :math:`\alpha > 0`. Both the function and
+    :math:`\partial_\alpha f` are continuous in :math:`\alpha`, including at 0, where
+    :math:`\partial_\alpha f = 1 + x^2/2`; near :math:`\alpha = 0` they are evaluated as
+    series in :math:`\alpha x`, so no NaN and no cancellation. For :math:`\alpha < 0` the
+    function is defined for :math:`x > 1/\alpha - \alpha` only: NaN below, :math:`-\infty`
+    on the boundary.
+
+    Args:
+      x: input array.
+      alpha: :math:`\alpha` (scalar or array broadcastable to ``x``, default 0, the
+        identity); differentiable.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.soft_exponential(jnp.array([-1.0, 0.0, 2.0]), alpha=0.5)
+      Array([0.10653066, 0.5       , 2.218282  ], dtype=float32)
+      >>> ja.soft_exponential(jnp.array([-1.0, 0.0, 2.0]), alpha=-0.5)
+      Array([-1.3862944, -0.4462871,  1.0216512], dtype=float32)
+
+    References:
+      Godfrey & Gashler, A continuum among logarithmic, linear, and exponential functions,
+      and its potential to improve generalization in neural networks, arXiv:1602.01321.
+    """
+    arr = _core.as_array(x, "soft_exponential")
+    _core.as_param(alpha, "soft_exponential", "alpha")
+    return _core.apply(_soft_exp, arr, alpha)
+
+
+register(Entry("soft_exponential", soft_exponential, "elementwise",
+               r"\begin{cases}-\log(1-\alpha(x+\alpha))/\alpha&\alpha<0\\ x&\alpha=0\\"
+               r" (e^{\alpha x}-1)/\alpha+\alpha&\alpha>0\end{cases}",
+               r"\begin{cases}1/(1-\alpha(x+\alpha))&\alpha<0\\ e^{\alpha x}&\alpha\ge0\end{cases}",
+               params=(Param("alpha", 0.0, "log (< 0), linear (0) or exp (> 0); differentiable"),),
+               source="paper", reference="Godfrey & Gashler 2015, arXiv:1602.01321"))

@@ -1,0 +1,267 @@
+r"""The gated linear unit family: glu, reglu, geglu, swiglu and bilinear.
+
+Each computes :math:`a \odot g(b)` from the two halves ``[a, b]`` of ``x`` along an
+axis, or from a value ``x`` and a separate ``gate``. The product is a ``custom_jvp``
+in ``(a, b)`` whose partials, :math:`g(b)` and :math:`a\,g'(b)`, are the only values
+saved for the backward pass: two half-size arrays, one full-size residual in all
+(autodiff of ``a * jax.nn.gelu(b)`` saves several). The gates are jaxact's accurate
+elementwise kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from jaxact import _core, _math, _special
+from jaxact._registry import Entry, Param, register
+
+Gate = Callable[[Array], tuple[Array, Array]]
+_SHAZEER = "Shazeer 2020, GLU Variants Improve Transformer, arXiv:2002.05202"
+
+
+def _product(gate: Gate) -> jax.custom_jvp:
+    """``(a, b) -> a * g(b)`` with partials ``g(b)`` and ``a g'(b)``."""
+
+    def parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
+        g, dg = gate(b)
+        return a * g, g, a * dg
+
+    return _math.elementwise(parts)
+
+
+def _relu_gate(b: Array) -> tuple[Array, Array]:
+    return jnp.maximum(b, 0.0), jnp.where(b > 0, 1.0, 0.0)  # relu'(0) = 0, as relu
+
+
+def _bilinear_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
+    return a * b, b, a
+
+
+_GLU = _product(_math.sigmoid_parts)
+_REGLU = _product(_relu_gate)
+_GEGLU_TANH = _product(_special.gelu_tanh_parts)
+_GEGLU_ERF = _product(_special.gelu_erf_parts)
+_SWIGLU = _product(_math.silu_parts)
+_BILINEAR = _math.elementwise(_bilinear_parts)
+
+
+def _halves(x: Array, *, axis: int, op: jax.custom_jvp) -> Array:
+    a, b = jnp.split(x, 2, axis=axis)
+    return op(a, b)
+
+
+def _gated(fn: str, op: jax.custom_jvp, x: ArrayLike, gate: ArrayLike | None, axis: int) -> Array:
+    """Validates the arguments and applies ``op`` to the halves of ``x`` or to (x, gate)."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"{fn}: axis must be an int, got {type(axis).__name__}")
+    arr = _core.as_array(x, fn)
+    if gate is not None:
+        g = _core.as_array(gate, fn, "gate")
+        if g.shape != arr.shape:
+            raise ValueError(f"{fn}: gate must have x's shape {arr.shape}, got {g.shape}")
+        dtype = jnp.result_type(arr, g)
+        return _core.apply(op, arr.astype(dtype), g.astype(dtype))
+    (ax,) = _core.normalize_axis(axis, arr.ndim, fn)
+    if arr.shape[ax] % 2:
+        raise ValueError(f"{fn}: axis {axis} has odd size {arr.shape[ax]}; it must be even "
+                         "(or pass the gate separately)")
+    return _core.apply(_halves, arr, axis=ax, op=op)
+
+
+def glu(x: ArrayLike, axis: int = -1, *, gate: ArrayLike | None = None) -> Array:
+    r"""Gated linear unit: the first half of ``x`` gated by the sigmoid of the second.
+
+    .. math::
+        \mathrm{glu}(x) = a \odot \sigma(b), \qquad [a, b] = x \text{ split along } \texttt{axis},
+        \qquad \partial_a = \sigma(b), \quad \partial_b = a\,\sigma(b)\,\sigma(-b)
+
+    Same signature as ``jax.nn.glu`` (``axis`` is positional); the separate gate is
+    keyword-only here.
+
+    Args:
+      x: input array whose ``axis`` has even size, or with ``gate`` the value :math:`a`.
+      gate: optional gate :math:`b`, of ``x``'s shape: nothing is split then.
+      axis: the axis split into :math:`[a, b]` (static int, default -1); unused with
+        ``gate``.
+
+    Returns:
+      ``x``'s dtype (promoted with ``gate``'s), ``axis`` halved; ``x``'s shape with
+      ``gate``.
+
+    Raises:
+      ValueError: if ``axis`` has odd size or is out of range, or ``gate``'s shape
+        differs from ``x``'s.
+
+    Examples:
+      >>> ja.glu(jnp.array([[1.0, 2.0, 0.0, 100.0]]))
+      Array([[0.5, 2. ]], dtype=float32)
+      >>> ja.glu(jnp.array([3.0]), gate=jnp.array([0.0]))
+      Array([1.5], dtype=float32)
+
+    References:
+      Dauphin et al., Language Modeling with Gated Convolutional Networks, arXiv:1612.08083.
+    """
+    return _gated("glu", _GLU, x, gate, axis)
+
+
+def reglu(x: ArrayLike, gate: ArrayLike | None = None, *, axis: int = -1) -> Array:
+    r"""ReGLU: a ReLU-gated linear unit.
+
+    .. math::
+        \mathrm{reglu}(x) = a \odot \max(b, 0),
+        \qquad \partial_a = \max(b, 0), \quad \partial_b = a\,[b > 0]
+
+    Convention: :math:`\partial_b = 0` at :math:`b = 0`, as :func:`relu`.
+
+    Args:
+      x: input array whose ``axis`` has even size, or with ``gate`` the value :math:`a`.
+      gate: optional gate :math:`b`, of ``x``'s shape: nothing is split then.
+      axis: the axis split into :math:`[a, b]` (static int, default -1); unused with
+        ``gate``.
+
+    Returns:
+      ``x``'s dtype (promoted with ``gate``'s), ``axis`` halved; ``x``'s shape with
+      ``gate``.
+
+    Raises:
+      ValueError: if ``axis`` has odd size or is out of range, or ``gate``'s shape
+        differs from ``x``'s.
+
+    Examples:
+      >>> ja.reglu(jnp.array([2.0, 3.0, -1.0, 0.5]))
+      Array([0. , 1.5], dtype=float32)
+
+    References:
+      Shazeer, GLU Variants Improve Transformer, arXiv:2002.05202.
+    """
+    return _gated("reglu", _REGLU, x, gate, axis)
+
+
+def geglu(x: ArrayLike, gate: ArrayLike | None = None, *, axis: int = -1,
+          approximate: bool = True) -> Array:
+    r"""GEGLU: a GELU-gated linear unit.
+
+    .. math::
+        \mathrm{geglu}(x) = a \odot \mathrm{gelu}(b),
+        \qquad \partial_a = \mathrm{gelu}(b), \quad \partial_b = a\,\mathrm{gelu}'(b)
+
+    The gate is jaxact's :func:`gelu` kernel (a few ulp over the whole float32 range,
+    also in the negative tail), in its tanh or exact form.
+
+    Args:
+      x: input array whose ``axis`` has even size, or with ``gate`` the value :math:`a`.
+      gate: optional gate :math:`b`, of ``x``'s shape: nothing is split then.
+      axis: the axis split into :math:`[a, b]` (static int, default -1); unused with
+        ``gate``.
+      approximate: tanh form of the GELU gate (static bool, default True, as
+        :func:`gelu`); False for the exact erf form.
+
+    Returns:
+      ``x``'s dtype (promoted with ``gate``'s), ``axis`` halved; ``x``'s shape with
+      ``gate``.
+
+    Raises:
+      ValueError: if ``axis`` has odd size or is out of range, or ``gate``'s shape
+        differs from ``x``'s.
+
+    Examples:
+      >>> ja.geglu(jnp.array([2.0, 2.0, 1.0, -1.0]))
+      Array([ 1.682384 , -0.31761605], dtype=float32)
+      >>> ja.geglu(jnp.array([2.0, 2.0, 1.0, -1.0]), approximate=False)
+      Array([ 1.6826894, -0.3173105], dtype=float32)
+
+    References:
+      Shazeer, GLU Variants Improve Transformer, arXiv:2002.05202.
+    """
+    if not isinstance(approximate, bool):
+        raise TypeError(f"geglu: approximate must be a bool, got {type(approximate).__name__}")
+    return _gated("geglu", _GEGLU_TANH if approximate else _GEGLU_ERF, x, gate, axis)
+
+
+def swiglu(x: ArrayLike, gate: ArrayLike | None = None, *, axis: int = -1) -> Array:
+    r"""SwiGLU: a SiLU (swish) gated linear unit, as in PaLM and LLaMA.
+
+    .. math::
+        \mathrm{swiglu}(x) = a \odot \mathrm{silu}(b) = a \odot b\,\sigma(b),
+        \qquad \partial_a = \mathrm{silu}(b),
+        \quad \partial_b = a\,\sigma(b)\,(1 + b\,\sigma(-b))
+
+    Args:
+      x: input array whose ``axis`` has even size, or with ``gate`` the value :math:`a`.
+      gate: optional gate :math:`b`, of ``x``'s shape: nothing is split then.
+      axis: the axis split into :math:`[a, b]` (static int, default -1); unused with
+        ``gate``.
+
+    Returns:
+      ``x``'s dtype (promoted with ``gate``'s), ``axis`` halved; ``x``'s shape with
+      ``gate``.
+
+    Raises:
+      ValueError: if ``axis`` has odd size or is out of range, or ``gate``'s shape
+        differs from ``x``'s.
+
+    Examples:
+      >>> ja.swiglu(jnp.array([2.0, 3.0, 1.0, -1.0]))
+      Array([ 1.4621172, -0.8068243], dtype=float32)
+      >>> ja.swiglu(jnp.array([2.0]), jnp.array([1.0]))  # value, gate
+      Array([1.4621172], dtype=float32)
+
+    References:
+      Shazeer, GLU Variants Improve Transformer, arXiv:2002.05202.
+    """
+    return _gated("swiglu", _SWIGLU, x, gate, axis)
+
+
+def bilinear(x: ArrayLike, gate: ArrayLike | None = None, *, axis: int = -1) -> Array:
+    r"""Bilinear unit: the product of the two halves, a GLU without a nonlinearity.
+
+    .. math::
+        \mathrm{bilinear}(x) = a \odot b, \qquad \partial_a = b, \quad \partial_b = a
+
+    Args:
+      x: input array whose ``axis`` has even size, or with ``gate`` the value :math:`a`.
+      gate: optional gate :math:`b`, of ``x``'s shape: nothing is split then.
+      axis: the axis split into :math:`[a, b]` (static int, default -1); unused with
+        ``gate``.
+
+    Returns:
+      ``x``'s dtype (promoted with ``gate``'s), ``axis`` halved; ``x``'s shape with
+      ``gate``.
+
+    Raises:
+      ValueError: if ``axis`` has odd size or is out of range, or ``gate``'s shape
+        differs from ``x``'s.
+
+    Examples:
+      >>> ja.bilinear(jnp.array([2.0, 3.0, 0.5, -1.0]))
+      Array([ 1., -3.], dtype=float32)
+
+    References:
+      Shazeer, GLU Variants Improve Transformer, arXiv:2002.05202; Dauphin et al.,
+      arXiv:1612.08083.
+    """
+    return _gated("bilinear", _BILINEAR, x, gate, axis)
+
+
+_AXIS = Param("axis", -1, "axis split in two halves")
+_GATE = Param("gate", None, "separate gate input (then x is the value)")
+register(Entry("glu", glu, "gated", r"a\odot\sigma(b)", r"(\sigma(b),\ a\,\sigma'(b))",
+               params=(_AXIS, _GATE), monotonic=False,
+               reference="Dauphin et al. 2016, arXiv:1612.08083"))
+register(Entry("reglu", reglu, "gated", r"a\odot\max(b,0)", r"(\max(b,0),\ a\,[b>0])",
+               params=(_GATE, _AXIS), monotonic=False, smooth=False, source="paper",
+               reference=_SHAZEER))
+register(Entry("geglu", geglu, "gated", r"a\odot\mathrm{gelu}(b)",
+               r"(\mathrm{gelu}(b),\ a\,\mathrm{gelu}'(b))",
+               params=(_GATE, _AXIS, Param("approximate", True, "tanh GELU (static)")),
+               monotonic=False, source="paper", reference=_SHAZEER))
+register(Entry("swiglu", swiglu, "gated", r"a\odot b\,\sigma(b)",
+               r"(b\,\sigma(b),\ a\,\sigma(b)(1+b\,\sigma(-b)))",
+               params=(_GATE, _AXIS), monotonic=False, source="paper", reference=_SHAZEER))
+register(Entry("bilinear", bilinear, "gated", r"a\odot b", r"(b,\ a)", params=(_GATE, _AXIS),
+               monotonic=False, source="paper", reference=_SHAZEER))

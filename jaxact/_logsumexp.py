@@ -1,0 +1,203 @@
+"""logsumexp and logmeanexp: row reductions on the core of ``_normalizers``.
+
+Without weights, logsumexp is ``m + log1p(rest)`` (the maximum's 1 is not summed, so
+``1 + tiny`` keeps its ``tiny``), and logmeanexp is ``m + log1p(mean(expm1(x - m)))``,
+which keeps a mean near 1 from losing its small logarithm to ``- log n``. The
+producers of the sums use arithmetic only (see ``_normalizers``), so XLA fuses them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from jaxact import _core, _math
+from jaxact._normalizers import Axis, masked, prepare, rest_of, shift, softmax_core
+from jaxact._registry import Entry, Param, register
+
+
+def _lse_value(a: Array, b: Array | None, mask: Array | None, axis: tuple[int, ...]):
+    m_raw, m, d, err, top = shift(a, mask, axis)
+    if b is None:
+        lse = m + jnp.log1p(rest_of(d, err, top, axis))
+        lse = jnp.where(jnp.isfinite(m_raw), lse, m_raw)  # +-inf and nan pass through
+        return lse, jnp.where(jnp.isnan(lse), lse, 1.0)
+    s = jnp.sum(masked(b * (jnp.exp(d) * (1.0 + err)), mask), axis, keepdims=True)
+    lse = jnp.where(m_raw == jnp.inf, jnp.inf, m + jnp.log(jnp.abs(s)))
+    return lse, jnp.sign(s)
+
+
+def _weights(a: Array, b: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
+    """b e^a / sum(b e^a) (signed), from the exactly shifted exponents."""
+    _, m, d, err, _ = shift(a, mask, axis)
+    e = masked(b * (jnp.exp(d) * (1.0 + err)), mask)
+    s = jnp.sum(e, axis, keepdims=True)
+    return jnp.where(s != 0, e / jnp.where(s != 0, s, 1.0), 0.0)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _lse(a: Array, b: Array | None, mask: Array | None, axis: tuple[int, ...]):
+    return _lse_value(a, b, mask, axis)
+
+
+@_lse.defjvp
+def _lse_jvp(axis, primals, tangents):
+    (a, b, mask), (ta, tb, _) = primals, tangents
+    out = _lse(a, b, mask, axis)
+    # d lse = sum(w da) + sum(w / b db), w = b e^a / sum(b e^a): the softmax when b is
+    # None, computed from the exactly shifted exponents, not as exp(a - lse).
+    if b is None:
+        dot = jnp.sum(softmax_core(a, mask, axis) * masked(ta, mask), axis, keepdims=True)
+    else:
+        w = _weights(a, b, mask, axis)
+        dot = jnp.sum(w * masked(ta, mask), axis, keepdims=True)
+        dot = dot + jnp.sum(_weights(a, jnp.ones_like(b), mask, axis) * masked(tb, mask),
+                            axis, keepdims=True) * _ratio(a, b, mask, axis)
+    return out, (dot, jnp.zeros_like(out[1]))
+
+
+def _ratio(a: Array, b: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
+    """sum(e^a) / sum(b e^a), turning softmax weights into the weights of b."""
+    _, _, d, _, _ = shift(a, mask, axis)
+    e = masked(jnp.exp(d), mask)
+    return jnp.sum(e, axis, keepdims=True) / jnp.sum(b * e, axis, keepdims=True)
+
+
+def _logsumexp_kernel(a: Array, b: Array | None, where: Array | None, *,
+                      axis: tuple[int, ...]) -> tuple[Array, Array]:
+    return _lse(a, b, None if where is None else jnp.broadcast_to(where, a.shape), axis)
+
+
+def _expm1_nonpositive(d: Array) -> Array:
+    """expm1 for finite d <= 0 with arithmetic only: a 0/1 blend of the polynomial
+    (|d| <= 0.7) and exp(d) - 1, exact since the unused side is finite."""
+    near = jnp.clip((0.7 + d) * (1.0 / float(jnp.finfo(d.dtype).tiny)), 0.0, 1.0)
+    return near * _math.expm1_small(jnp.maximum(d, -0.7)) + (1.0 - near) * (jnp.exp(d) - 1.0)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _lme(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
+    m_raw, m, d, err, top = shift(x, mask, axis)
+    e = jnp.exp(d)
+    if mask is None:
+        n = jnp.asarray(math.prod(x.shape[i] for i in axis), x.dtype)
+    else:
+        n = jnp.sum(mask, axis, keepdims=True).astype(x.dtype)
+    below = jnp.sum(masked(_expm1_nonpositive(d) + err * e, mask), axis, keepdims=True) / n
+    mean = (1.0 + rest_of(d, err, top, axis)) / n
+    # mean - 1 = below: log1p(below) where the mean is near 1, log(mean) where it is not.
+    # m + log1p(u) is summed as (m + u) + (log1p(u) - u): m + u is exact when they
+    # cancel, and log1p(u) - u comes from its series when small.
+    u = below
+    series = -u * u * (0.5 - u * (1 / 3 - u * (0.25 - u * (0.2 - u / 6))))
+    corr = jnp.where(jnp.abs(u) < 2.0**-6, series, jnp.log1p(u) - u)
+    out = jnp.where(below > -0.5, (m + u) + corr, m + jnp.log(mean))
+    return jnp.where(jnp.isfinite(m_raw), out, m_raw)
+
+
+@_lme.defjvp
+def _lme_jvp(axis, primals, tangents):
+    (x, mask), (t, _) = primals, tangents
+    p = softmax_core(x, mask, axis)
+    return _lme(x, mask, axis), jnp.sum(p * masked(t, mask), axis, keepdims=True)
+
+
+def _logmeanexp_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> Array:
+    return _lme(x, None if where is None else jnp.broadcast_to(where, x.shape), axis)
+
+
+def _finish(lse: Array, sign: Array, axes: tuple[int, ...], keepdims: bool,
+            return_sign: bool) -> Array | tuple[Array, Array]:
+    if not keepdims:
+        lse, sign = jnp.squeeze(lse, axes), jnp.squeeze(sign, axes)
+    if return_sign:
+        return lse, sign
+    return jnp.where(sign < 0, jnp.nan, lse)
+
+
+def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None,
+              keepdims: bool = False, return_sign: bool = False,
+              where: ArrayLike | None = None) -> Array | tuple[Array, Array]:
+    r"""Log of the sum of exponentials, optionally weighted and signed.
+
+    .. math::
+        \mathrm{logsumexp}(a) = \log \sum_i b_i e^{a_i},
+        \qquad \frac{\partial\,\mathrm{logsumexp}}{\partial a_i}
+        = \frac{b_i e^{a_i}}{\sum_j b_j e^{a_j}}
+
+    Without ``b`` the maximum's term is kept out of the sum and added through
+    ``log1p``, so a sum of ``1 + tiny`` keeps its ``tiny``.
+
+    Args:
+      a: input array.
+      axis: axis or axes to reduce (default ``None``: all).
+      b: optional weights broadcastable to ``a`` (may be negative: see
+        ``return_sign``); differentiable.
+      keepdims: keep the reduced axes with size 1.
+      return_sign: return ``(log|sum|, sign(sum))``; otherwise a negative sum gives NaN.
+      where: optional boolean mask of the entries to include.
+
+    Returns:
+      The reduced array (``a``'s dtype), or the pair when ``return_sign``.
+
+    Examples:
+      >>> ja.logsumexp(jnp.array([0.0, -30.0])) - 0.0  # jax.nn gives 0.0
+      Array(9.357623e-14, dtype=float32)
+      >>> ja.logsumexp(jnp.array([1.0, 1.0]), b=jnp.array([1.0, -2.0]), return_sign=True)
+      (Array(1., dtype=float32), Array(-1., dtype=float32))
+    """
+    arr, axes, where = prepare("logsumexp", a, axis, where)
+    if b is not None:
+        b = _core.as_array(b, "logsumexp", "b")
+        b = jnp.broadcast_to(b, jnp.broadcast_shapes(b.shape, arr.shape))
+        arr = jnp.broadcast_to(arr, b.shape)
+    lse, sign = _core.apply(_logsumexp_kernel, arr, b, where, axis=axes)
+    return _finish(lse, sign, axes, keepdims, return_sign)
+
+
+register(Entry("logsumexp", logsumexp, "normalizer", r"\log\sum_i b_i e^{a_i}",
+               r"\frac{b_i e^{a_i}}{\sum_j b_j e^{a_j}}",
+               params=(Param("axis", None, "axis or axes"), Param("b", None, "weights"),
+                       Param("keepdims", False, "keep reduced axes"),
+                       Param("return_sign", False, "also return the sign"),
+                       Param("where", None, "mask")),
+               monotonic=True, reference="textbook"))
+
+
+def logmeanexp(x: ArrayLike, axis: Axis = None, where: ArrayLike | None = None,
+               keepdims: bool = False) -> Array:
+    r"""Log of the mean of exponentials.
+
+    .. math::
+        \mathrm{logmeanexp}(x) = \log \frac{1}{n} \sum_{i=1}^n e^{x_i}
+        = \mathrm{logsumexp}(x) - \log n,
+        \qquad \frac{\partial}{\partial x_i} = \mathrm{softmax}(x)_i
+
+    Args:
+      x: input array.
+      axis: axis or axes to reduce (default ``None``: all).
+      where: optional boolean mask; :math:`n` counts the included entries.
+      keepdims: keep the reduced axes with size 1.
+
+    Returns:
+      The reduced array, ``x``'s dtype.
+
+    Examples:
+      >>> ja.logmeanexp(jnp.array([1.0, 1.0, 1.0]))
+      Array(1., dtype=float32)
+    """
+    arr, axes, where = prepare("logmeanexp", x, axis, where)
+    out = _core.apply(_logmeanexp_kernel, arr, where, axis=axes)
+    return out if keepdims else jnp.squeeze(out, axes)
+
+
+register(Entry("logmeanexp", logmeanexp, "normalizer", r"\log\frac1n\sum_i e^{x_i}",
+               r"\mathrm{softmax}(x)_i",
+               params=(Param("axis", None, "axis or axes"), Param("where", None, "mask"),
+                       Param("keepdims", False, "keep reduced axes")),
+               reference="jax.nn.logmeanexp"))

@@ -1,0 +1,324 @@
+"""Self-gated activations x g(x) from the literature: e-swish, QuickGELU, APTx, LiSHT
+and TanhExp (Smish, Logish and Serf are in ``_log_gated``).
+
+The gates are written in e = exp(-|x|) (or e^x itself) so that nothing like 1 - sigmoid
+or 1 - tanh^2 is formed, and their negative tails, ~ x e^x, are carried as m k
+(``_math.exp_split``): they stay normal down to x = -92 where e^x alone is flushed at
+-87. Inputs are clipped where the gate is already at its limit, which keeps inf * 0 out
+of every branch (the "double where" done once, up front).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from jaxact import _core, _math, _special
+from jaxact._registry import Entry, Param, register
+
+_INF = float("inf")
+
+# Around a zero X0 of a derivative its terms cancel, and the plain formulas lose up to
+# ~1000 ulp (~10 even outside the test's "near a zero" window). There f'(x) is
+# (x - X0) Q(x - C), X0 = head + tail, fitted by tests/reference/fit_literature.py to
+# <= 3 ulp on the interval given; x - head is exact there (Sterbenz).
+_SILU_ROOT = ((-2.5, -0.65), (-1.2784645557403564, 1.2979282537628478e-08), -1.5750000476837158,
+              (0.17633092403411865, 0.13212287425994873, 0.028981441631913185,
+               -0.0076374937780201435, -0.005924771074205637, -0.0009180879569612443,
+               0.00037123181391507387, 0.0002022466214839369, 1.8771410395856947e-05,
+               -1.4534812180500012e-05, -4.727469331555767e-06))
+_TANHEXP_ROOT = ((-2.15, -0.55), (-1.0788600444793701, -1.3985253843884493e-08), -1.350000023841858,
+                 (0.2724953591823578, 0.26469650864601135, 0.11090423911809921,
+                  0.010431193746626377, -0.018219975754618645, -0.014836650341749191,
+                  -0.006284915842115879, -0.0011387505801394582, 0.000656194519251585,
+                  0.0007337361457757652, 0.0002561845467425883))
+
+
+def _near_root(x: Array, fit: tuple, lo: Array | float = 0.0) -> tuple[Array, Array]:
+    """``(inside, f'(x))`` from a root fit; ``lo`` is a low part of x (double-float x)."""
+    (a, b), (head, tail), c, q = fit
+    dx = (x - head) + (lo - _special._opaque(tail, x))
+    return (x >= a) & (x <= b), dx * _math.polyval(q, x - c)
+
+
+def _silu_lo_parts(x: Array, b: Array | float, lo: float, scale: Array | float = 1.0,
+                   bscale: Array | float = 1.0) -> tuple[Array, Array, Array, Array]:
+    """``c x sigmoid(b x)``, its x-derivative, ``x sigmoid(b x)`` and ``d`` times its
+    b-derivative, for scales c = ``scale`` and d = ``bscale``.
+
+    ``_math.silu_beta_parts`` with the slope given as head b + tail lo and an output
+    scale c. The tail matters: e^{-|bx|} turns a relative error d of b into |bx| d, and
+    float32's 1.702 is off by 1.3e-8 relative, 20 ulp of x sigmoid(1.702 x) at x = -58.
+    The scale is applied before the exp_split factor k, so c x e^x stays normal where
+    x e^x alone is subnormal.
+    """
+    p, err = _core.two_prod(jnp.asarray(b, x.dtype), x)
+    err = jnp.where(jnp.isfinite(err), err + lo * x, 0.0)
+    m, k = _math.exp_split(-jnp.abs(p))
+    m = m * (1.0 - jnp.sign(p) * err)
+    e = m * k
+    r = 1.0 / (1.0 + e)
+    pos = p >= 0
+    sig_m = jnp.where(pos, r, m * r)  # sigmoid(p) = sig_m k_p
+    k_p = jnp.where(pos, 1.0, k)
+    dsig_m = (m * r) * r  # sigmoid'(p) / k
+    inside = jnp.abs(p) < 200.0  # beyond, sigmoid' is 0: keeps inf * 0 away
+    pd = jnp.where(inside, p, 0.0)
+    xd = jnp.where(inside, x, 0.0)
+    dx_m = jnp.where(pos, sig_m + (pd * dsig_m) * k, sig_m + pd * dsig_m)  # dx / k_p
+    local, dx_local = _near_root(p, _SILU_ROOT, err)  # the slope is silu'(p)
+    dx = jnp.where(local, scale * dx_local, (scale * dx_m) * k_p)
+    far = p < -200.0
+    y = jnp.where(far, 0.0, ((scale * x) * sig_m) * k_p)
+    return y, dx, jnp.where(far, 0.0, (x * sig_m) * k_p), ((bscale * xd) * (xd * dsig_m)) * k
+
+
+# ---- e-swish -----------------------------------------------------------------------------
+
+
+def _e_swish_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
+    return _silu_lo_parts(x, 1.0, 0.0, beta)[:3]
+
+
+_e_swish = _math.elementwise(_e_swish_parts)
+
+
+def e_swish(x: ArrayLike, *, beta: ArrayLike = 1.25) -> Array:
+    r"""E-swish, a scaled swish.
+
+    .. math::
+        \mathrm{e\_swish}(x) = \beta\,x\,\sigma(x),
+        \qquad \mathrm{e\_swish}'(x) = \beta\left(\sigma(x) + x\,\sigma(x)\,\sigma(-x)\right)
+
+    Args:
+      x: input array.
+      beta: the scale :math:`\beta` (default 1.25; the paper suggests
+        :math:`1 \le \beta \le 2`); differentiable.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.e_swish(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.3361768,  0.       ,  0.9138233], dtype=float32)
+
+    References:
+      Alcaide, E-swish: Adjusting Activations to Different Network Depths,
+      arXiv:1801.07145.
+    """
+    arr = _core.as_array(x, "e_swish")
+    _core.as_param(beta, "e_swish", "beta")
+    return _core.apply(_e_swish, arr, beta)
+
+
+register(Entry("e_swish", e_swish, "elementwise", r"\beta\,x\,\sigma(x)",
+               r"\beta\left(\sigma(x)+x\,\sigma(x)\sigma(-x)\right)",
+               params=(Param("beta", 1.25, "scale"),), range=(-0.3480806784513423, _INF),
+               monotonic=False, source="paper", reference="Alcaide 2018, arXiv:1801.07145"))
+
+# ---- QuickGELU ---------------------------------------------------------------------------
+
+_QG_HI = 1.7020000219345093  # float32(1.702)
+_QG_LO = 1.702 - _QG_HI
+
+
+def _quick_gelu_parts(x: Array) -> tuple[Array, Array]:
+    return _silu_lo_parts(x, _QG_HI, _QG_LO)[:2]
+
+
+_quick_gelu = _math.elementwise(_quick_gelu_parts)
+
+
+def quick_gelu(x: ArrayLike) -> Array:
+    r"""QuickGELU, the sigmoid approximation of GELU used by CLIP.
+
+    .. math::
+        \mathrm{quick\_gelu}(x) = x\,\sigma(1.702\,x),
+        \qquad \mathrm{quick\_gelu}'(x) = \sigma(1.702 x)\left(1 + 1.702\,x\,\sigma(-1.702 x)\right)
+
+    The constant is exactly 1.702 (carried as a float32 pair), not float32's nearest
+    value, which would be 20 ulp off in the negative tail.
+    ``silu(x, beta=1.702)`` is the same function with the float32 slope.
+
+    Args:
+      x: input array.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.quick_gelu(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.15414843,  0.        ,  0.8458516 ], dtype=float32)
+
+    References:
+      Hendrycks & Gimpel, Gaussian Error Linear Units (GELUs), arXiv:1606.08415;
+      Radford et al., Learning Transferable Visual Models From Natural Language
+      Supervision (CLIP), arXiv:2103.00020.
+    """
+    return _core.apply(_quick_gelu, _core.as_array(x, "quick_gelu"))
+
+
+register(Entry("quick_gelu", quick_gelu, "elementwise", r"x\,\sigma(1.702\,x)",
+               r"\sigma(1.702x)\left(1+1.702x\,\sigma(-1.702x)\right)",
+               range=(-0.16361018963635357, _INF), monotonic=False, source="paper",
+               reference="Hendrycks & Gimpel 2016, arXiv:1606.08415; CLIP, arXiv:2103.00020"))
+
+# ---- APTx --------------------------------------------------------------------------------
+
+
+def _aptx_parts(x: Array, alpha: Array, beta: Array, gamma: Array) -> tuple[Array, ...]:
+    bx = beta * x
+    t, sech2 = _math.tanh_parts(bx)
+    # For beta x < 0, alpha + tanh(beta x) = (alpha - 1) + 2 sigmoid(2 beta x): tanh is
+    # -1 + tiny there, and at alpha = 1 the sum would cancel to 0 in the tail. (Near 0
+    # the tanh form is kept: x sigmoid(2 beta x) would flush where x ~ 1e-38.)
+    # x sigmoid(2 beta x), its slope, and 4 gamma x^2 sigmoid'(2 beta x) = d/dbeta
+    _, ds, s, dbeta = _silu_lo_parts(x, beta + beta, 0.0, 1.0, 4.0 * gamma)
+    up = bx >= -(2.0**-20)
+    am1 = alpha - 1.0
+    lin = jnp.where(am1 == 0.0, 0.0, am1 * x)  # (alpha - 1) x, 0 * inf = nan at alpha = 1
+    g = alpha + t
+    xs = jnp.where(jnp.abs(bx) < 100.0, x, 0.0)  # sech^2 is 0 beyond
+    gate_x = jnp.where(up, x * g, lin + 2.0 * s)  # x (alpha + tanh(beta x))
+    dx = jnp.where(up, g + (beta * xs) * sech2, am1 + 2.0 * ds)
+    # x g may overflow (x > 1.7e38 / (alpha + 1)) and gamma x underflow: order by size.
+    y = jnp.where(up & (x > 1.0), (gamma * x) * g, gamma * gate_x)
+    # (gamma x^2 sech^2(beta x) = 4 gamma x^2 sigmoid'(2 beta x), from the tail-safe parts)
+    return y, gamma * dx, gamma * x, dbeta, gate_x
+
+
+_aptx = _math.elementwise(_aptx_parts)
+
+
+def aptx(x: ArrayLike, *, alpha: ArrayLike = 1.0, beta: ArrayLike = 1.0,
+         gamma: ArrayLike = 0.5) -> Array:
+    r"""APTx, "alpha plus tanh times": a cheap mish/swish look-alike.
+
+    .. math::
+        \mathrm{aptx}(x) = \gamma\,x\,(\alpha + \tanh(\beta x)),
+        \qquad \mathrm{aptx}'(x) = \gamma\left(\alpha + \tanh(\beta x)
+        + \beta x\,\mathrm{sech}^2(\beta x)\right)
+
+    With the defaults it equals :math:`x\,\sigma(2x)`. Where :math:`\beta x < 0` the
+    gate is computed as :math:`(\alpha - 1) + 2\sigma(2\beta x)`, so the tail keeps full
+    relative accuracy (no :math:`1 + \tanh` cancelling to 0).
+
+    Args:
+      x: input array.
+      alpha: offset :math:`\alpha` (default 1); differentiable.
+      beta: slope :math:`\beta` inside the tanh (default 1); differentiable.
+      gamma: output scale :math:`\gamma` (default 0.5); differentiable.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.aptx(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.11920292,  0.        ,  0.8807971 ], dtype=float32)
+
+    References:
+      Kumar, APTx: Better Activation Function than MISH, SWISH, and ReLU's Variants used
+      in Deep Learning, IJAIML 2(2), 2022, arXiv:2209.06119.
+    """
+    arr = _core.as_array(x, "aptx")
+    for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
+        _core.as_param(value, "aptx", name)
+    return _core.apply(_aptx, arr, alpha, beta, gamma)
+
+
+register(Entry("aptx", aptx, "elementwise", r"\gamma\,x\,(\alpha+\tanh(\beta x))",
+               r"\gamma\left(\alpha+\tanh(\beta x)+\beta x\,\mathrm{sech}^2(\beta x)\right)",
+               params=(Param("alpha", 1.0, "offset of the gate"),
+                       Param("beta", 1.0, "slope inside the tanh"),
+                       Param("gamma", 0.5, "output scale")),
+               range=(-0.1392322713805369, _INF), monotonic=False, source="paper",
+               reference="Kumar 2022, arXiv:2209.06119"))
+
+# ---- LiSHT and TanhExp -------------------------------------------------------------------
+
+
+def _lisht_parts(x: Array) -> tuple[Array, Array]:
+    t, sech2 = _math.tanh_parts(x)
+    xs = jnp.where(jnp.abs(x) < 100.0, x, 0.0)  # sech^2 is 0 beyond: no inf * 0
+    return x * t, t + xs * sech2
+
+
+_lisht = _math.elementwise(_lisht_parts)
+
+
+def lisht(x: ArrayLike) -> Array:
+    r"""LiSHT, the linearly scaled hyperbolic tangent.
+
+    .. math::
+        \mathrm{lisht}(x) = x\tanh(x),
+        \qquad \mathrm{lisht}'(x) = \tanh(x) + x\,\mathrm{sech}^2(x)
+
+    An even function, so it is not monotonic; :math:`\mathrm{sech}^2` is computed
+    from :math:`e^{-2|x|}`, accurate in the tails.
+
+    Args:
+      x: input array.
+
+    Returns:
+      Same shape and dtype as ``x``, non-negative.
+
+    Examples:
+      >>> ja.lisht(jnp.array([-1.0, 0.0, 2.0]))
+      Array([0.7615942, 0.       , 1.9280552], dtype=float32)
+
+    References:
+      Roy et al., LiSHT: Non-Parametric Linearly Scaled Hyperbolic Tangent Activation
+      Function for Neural Networks, arXiv:1901.05894 (also ``tfa.activations.lisht``).
+    """
+    return _core.apply(_lisht, _core.as_array(x, "lisht"))
+
+
+register(Entry("lisht", lisht, "elementwise", r"x\tanh(x)",
+               r"\tanh(x)+x\,\mathrm{sech}^2(x)", range=(0.0, _INF), monotonic=False,
+               source="paper", reference="Roy et al. 2019, arXiv:1901.05894"))
+
+
+def _tanhexp_parts(x: Array) -> tuple[Array, Array]:
+    # Beyond x = 10 tanh(e^x) == 1 and x e^x sech^2(e^x) == 0; below -150 x e^x is 0.
+    xc = jnp.clip(x, -150.0, 10.0)
+    m, k = _math.exp_split(xc)  # e^x = m k
+    t, sech2 = _math.tanh_parts(m)
+    low = xc < -64.0  # there e^x < 2e-28: tanh(e^x) = e^x, sech^2 = 1 in float32
+    t_m = jnp.where(low, m, t)  # tanh(e^x) / k
+    sech2 = jnp.where(low, 1.0, sech2)
+    y = (jnp.maximum(x, -150.0) * t_m) * k
+    local, d_local = _near_root(xc, _TANHEXP_ROOT)
+    return y, jnp.where(local, d_local, (t_m + (xc * m) * sech2) * k)
+
+
+_tanhexp = _math.elementwise(_tanhexp_parts)
+
+
+def tanhexp(x: ArrayLike) -> Array:
+    r"""TanhExp.
+
+    .. math::
+        \mathrm{tanhexp}(x) = x\tanh(e^x),
+        \qquad \mathrm{tanhexp}'(x) = \tanh(e^x) + x\,e^x\,\mathrm{sech}^2(e^x)
+
+    Args:
+      x: input array.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Examples:
+      >>> ja.tanhexp(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.35213    ,  0.        ,  0.99132293], dtype=float32)
+
+    References:
+      Liu & Di, TanhExp: A Smooth Activation Function with High Convergence Speed for
+      Lightweight Neural Networks, arXiv:2003.09855.
+    """
+    return _core.apply(_tanhexp, _core.as_array(x, "tanhexp"))
+
+
+register(Entry("tanhexp", tanhexp, "elementwise", r"x\tanh(e^x)",
+               r"\tanh(e^x)+x\,e^x\,\mathrm{sech}^2(e^x)", range=(-0.35328577784821125, _INF),
+               monotonic=False, source="paper", reference="Liu & Di 2020, arXiv:2003.09855"))
