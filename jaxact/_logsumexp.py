@@ -24,7 +24,7 @@ from jaxact._registry import Entry, Param, register
 def _lse_value(a: Array, b: Array | None, mask: Array | None, axis: tuple[int, ...]):
     m_raw, m, d, err, top = shift(a, mask, axis)
     if b is None:
-        lse = m + jnp.log1p(rest_of(d, err, top, axis))
+        lse = m + jnp.log1p(rest_of(d, err, top, axis)[1])
         lse = jnp.where(jnp.isfinite(m_raw), lse, m_raw)  # +-inf and nan pass through
         return lse, jnp.where(jnp.isnan(lse), lse, 1.0)
     s = jnp.sum(masked(b * (jnp.exp(d) * (1.0 + err)), mask), axis, keepdims=True)
@@ -89,7 +89,7 @@ def _lme(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
     else:
         n = jnp.sum(mask, axis, keepdims=True).astype(x.dtype)
     below = jnp.sum(masked(_expm1_nonpositive(d) + err * e, mask), axis, keepdims=True) / n
-    mean = (1.0 + rest_of(d, err, top, axis)) / n
+    mean = (1.0 + rest_of(d, err, top, axis)[1]) / n
     # mean - 1 = below: log1p(below) where the mean is near 1, log(mean) where it is not.
     # m + log1p(u) is summed as (m + u) + (log1p(u) - u): m + u is exact when they
     # cancel, and log1p(u) - u comes from its series when small.

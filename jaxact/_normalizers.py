@@ -35,9 +35,9 @@ def shift(x: Array, mask: Array | None, axis: tuple[int, ...]) -> tuple[Array, .
     """``(m_raw, m, d, err, top)`` for the row sums, with arithmetic only.
 
     ``m_raw`` is the (masked) maximum, ``m`` the same clipped to the finite range, and
-    ``d + err == x - m`` exactly, with x clipped first to ``[m - gap, max]``: entries
-    that far below only need ``exp(d) == 0``, and the clip keeps ``x - m`` finite.
-    ``top`` is 1.0 at the maxima and 0.0 elsewhere.
+    ``d + err == xc - m`` exactly, where ``xc`` is x raised to at least ``m - gap``:
+    entries that far below only need ``exp(d) == 0``, and the clip keeps ``d`` finite
+    (no ``-inf - m``, no overflow). ``top`` is 1.0 at the maxima and 0.0 elsewhere.
     """
     info = jnp.finfo(x.dtype)
     xm = x if mask is None else jnp.where(mask, x, -jnp.inf)
@@ -45,39 +45,31 @@ def shift(x: Array, mask: Array | None, axis: tuple[int, ...]) -> tuple[Array, .
     m = jnp.clip(m_raw, -info.max, info.max)
     # exp(-gap) underflows to 0 (float32: 113, float64: 819); |m| 2^-22 > ulp(m).
     gap = jnp.maximum(1.1 * -math.log(float(info.smallest_subnormal)), jnp.abs(m) * 2.0**-22)
-    xc = jnp.minimum(jnp.maximum(xm, m - gap), info.max)
-    d, err = _core.two_sum(xc, -m)
+    d, err = _core.two_sum(jnp.maximum(xm, m - gap), -m)
     top = 1.0 - jnp.minimum(1.0, d * (-1.0 / float(info.tiny)))
     return m_raw, m, d, err, top
 
 
-def rest_of(d: Array, err: Array, top: Array, axis: tuple[int, ...]) -> Array:
-    """sum(exp(x - m)) - 1, with the maxima's exact 1s counted, not summed."""
+def rest_of(d: Array, err: Array, top: Array, axis: tuple[int, ...]) -> tuple[Array, Array]:
+    """``(exp(x - m), sum(exp(x - m)) - 1)``, the maxima's exact 1s counted, not summed."""
     e = jnp.exp(d) * (1.0 + err)
     ties = jnp.sum(top, axis, keepdims=True)
-    return jnp.sum(e * (1.0 - top), axis, keepdims=True) + (ties - 1.0)
-
-
-def _exact_shift(x: Array, m: Array) -> tuple[Array, Array]:
-    # x - m unclipped for the outputs (a far-below entry keeps its own value there).
-    d, err = _core.two_sum(x, -m)
-    return d, jnp.where(jnp.isfinite(err), err, 0.0)
+    return e, jnp.sum(e * (1.0 - top), axis, keepdims=True) + (ties - 1.0)
 
 
 def _log_softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
-    m_raw, m, dc, errc, top = shift(x, mask, axis)
-    rest = rest_of(dc, errc, top, axis)
-    d, err = _exact_shift(x, m)
-    y = jnp.where(jnp.isfinite(m_raw), (d - jnp.log1p(rest)) + err, jnp.nan)
+    m_raw, m, d, err, top = shift(x, mask, axis)
+    # +inf, NaN or only -inf in a slice: NaN, as jax.nn (a per-slice select, cheap).
+    log_sum = jnp.where(jnp.isfinite(m_raw), jnp.log1p(rest_of(d, err, top, axis)[1]), jnp.nan)
+    y = (x - m) - log_sum  # x itself, not the clipped d: far-below entries keep their value
     return y if mask is None else jnp.where(mask, y, -jnp.inf)
 
 
 def softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
     """The softmax over ``mask`` (None: all entries); masked entries are 0."""
-    m_raw, m, dc, errc, top = shift(x, mask, axis)
-    rest = rest_of(dc, errc, top, axis)
-    d, err = _exact_shift(x, m)
-    y = jnp.where(jnp.isfinite(m_raw), jnp.exp(d) * (1.0 + err) / (1.0 + rest), jnp.nan)
+    m_raw, _, d, err, top = shift(x, mask, axis)
+    e, rest = rest_of(d, err, top, axis)
+    y = e * jnp.where(jnp.isfinite(m_raw), 1.0 / (1.0 + rest), jnp.nan)
     return y if mask is None else jnp.where(mask, y, 0.0)
 
 
