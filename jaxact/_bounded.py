@@ -17,6 +17,7 @@ from jax.typing import ArrayLike
 
 from jaxact import _core, _math
 from jaxact._registry import Entry, Param, register
+from jaxact._smooth import _far
 
 _INF = float("inf")
 
@@ -82,7 +83,8 @@ def isru(x: ArrayLike, *, alpha: ArrayLike = 1.0) -> Array:
 
 register(Entry("isru", isru, "elementwise", r"\frac{x}{\sqrt{1+\alpha x^2}}",
                r"(1+\alpha x^2)^{-3/2}", params=(Param("alpha", 1.0, "saturation, > 0"),),
-               range=(-1.0, 1.0), source="paper", reference="Carlile et al. 2017, arXiv:1710.09967"))
+               range=(-1.0, 1.0), source="paper",
+               reference="Carlile et al. 2017, arXiv:1710.09967"))
 
 
 def _isrlu_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:
@@ -168,7 +170,7 @@ def elliott(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.elliott(jnp.array([-1e6, -1.0, 0.0, 3.0]))
-      Array([4.9999950e-07, 2.5000000e-01, 5.0000000e-01, 8.7500000e-01], dtype=float32)
+      Array([4.999995e-07, 2.500000e-01, 5.000000e-01, 8.750000e-01], dtype=float32)
 
     References:
       Elliott, A Better Activation Function for Artificial Neural Networks, ISR Technical
@@ -189,9 +191,9 @@ def _srs_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     # reached long before 1e30, and inf/inf would be nan).
     # x < 0: divided through by E: u / (1 + u/alpha), u = x w, w = e^{x/beta} = m k,
     # with x/beta in double-float (e^q turns q's rounding into |q| ulp) and w kept
-    # normal by exp_split; x below -200 beta only feeds w = 0.
+    # normal by exp_split; x below -200 beta (-800 beta in float64) only feeds w = 0.
     pos = x >= 0
-    xc = jnp.clip(x, -200.0 * beta, 1e30)
+    xc = jnp.clip(x, -_far(x) * beta, 1e30)
     q = xc / beta
     p, err = _core.two_prod(q, beta)
     q_lo = ((xc - p) - err) / beta
@@ -243,7 +245,7 @@ def srs(x: ArrayLike, *, alpha: ArrayLike = 5.0, beta: ArrayLike = 3.0) -> Array
 
     Examples:
       >>> ja.srs(jnp.array([-3.0, 0.0, 1.0, 1e6]))
-      Array([-1.4162422,  0.       ,  1.1734693,  5.       ], dtype=float32)
+      Array([-1.4162422,  0.       ,  1.0910703,  5.       ], dtype=float32)
 
     References:
       Zhou et al., Soft-Root-Sign Activation Function, arXiv:2003.00547.
@@ -270,7 +272,8 @@ register(Entry("srs", srs, "elementwise", r"\frac{x}{x/\alpha+e^{-x/\beta}}",
 def _gaussian_parts(x: Array) -> tuple[Array, Array]:
     # x^2 = p + e exactly (two_prod): e^{-p} alone is off by |e| ~ x^2 2^-25 relative,
     # 40 ulp at x = 9. exp_split keeps 2x e^{-x^2} normal where e^{-x^2} is flushed.
-    xc = jnp.clip(x, -20.0, 20.0)  # e^{-400} = 0: also keeps the split finite
+    lim = 30.0 if x.dtype == jnp.float64 else 20.0  # e^{-lim^2} = 0: keeps the split finite
+    xc = jnp.clip(x, -lim, lim)
     p, err = _core.two_prod(xc, xc)
     m, k = _math.exp_split(-p)
     m = m - m * err
@@ -298,7 +301,7 @@ def gaussian(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.gaussian(jnp.array([0.0, 1.0, 9.0]))
-      Array([1.0000000e+00, 3.6787945e-01, 6.6396771e-36], dtype=float32)
+      Array([1.0000000e+00, 3.6787945e-01, 6.6396770e-36], dtype=float32)
 
     References:
       Broomhead & Lowe, Multivariable Functional Interpolation and Adaptive Networks,
@@ -322,6 +325,11 @@ _COSPI = (-4.934802055358887, 4.058712005615234, -1.3352620601654053, 0.23530648
 _DSINC = (-3.289868116378784, 3.246969699859619, -1.1445109844207764, 0.20918278396129608,
           -0.023460809141397476, 0.00178113067522645, -9.76000155787915e-05,
           3.9100418689486105e-06)
+# float64: the Taylor series themselves, to 2^-60 on those intervals (k up to 14).
+_SINC64 = tuple((-1) ** k * math.pi ** (2 * k) / math.factorial(2 * k + 1) for k in range(1, 15))
+_COSPI64 = tuple((-1) ** k * math.pi ** (2 * k) / math.factorial(2 * k) for k in range(1, 11))
+_DSINC64 = tuple((-1) ** k * math.pi ** (2 * k) * 2 * k / math.factorial(2 * k + 1)
+                 for k in range(1, 15))
 
 
 def _sinc_parts(x: Array) -> tuple[Array, Array]:
@@ -330,18 +338,20 @@ def _sinc_parts(x: Array) -> tuple[Array, Array]:
     n = jnp.round(xs)
     r = xs - n
     sign = 1.0 - 2.0 * jnp.abs(n - 2.0 * jnp.round(0.5 * n))  # (-1)^n
+    wide = x.dtype == jnp.float64
+    sinc_p, cos_p, d_p = (_SINC64, _COSPI64, _DSINC64) if wide else (_SINC, _COSPI, _DSINC)
     z = r * r
-    s = 1.0 + z * _math.polyval(_SINC, z)  # sin(pi r)/(pi r)
+    s = 1.0 + z * _math.polyval(sinc_p, z)  # sin(pi r)/(pi r)
     # cos(pi r) = sin(pi h)/(pi h) * pi h with h = 1/2 - |r| (exact) for |r| > 1/4.
     h = 0.5 - jnp.abs(r)
     hh = h * h
-    cos = jnp.where(jnp.abs(r) <= 0.25, 1.0 + z * _math.polyval(_COSPI, z),
-                    (math.pi * h) * (1.0 + hh * _math.polyval(_SINC, hh)))
+    cos = jnp.where(jnp.abs(r) <= 0.25, 1.0 + z * _math.polyval(cos_p, z),
+                    (math.pi * h) * (1.0 + hh * _math.polyval(sinc_p, hh)))
     central = n == 0
     xn = jnp.where(central, 1.0, xs)
     y = jnp.where(central, s, (sign * (s * r)) / xn)
     # sinc'(x) = (cos(pi x) - sinc(x))/x, or x D(x^2) where both terms are ~1.
-    dy = jnp.where(central, xs * _math.polyval(_DSINC, z), (sign * cos - y) / xn)
+    dy = jnp.where(central, xs * _math.polyval(d_p, z), (sign * cos - y) / xn)
     inf = jnp.isinf(x)
     return jnp.where(inf, 0.0, y), jnp.where(inf, 0.0, dy)
 
@@ -368,8 +378,8 @@ def sinc(x: ArrayLike) -> Array:
       Same shape and dtype as ``x``.
 
     Examples:
-      >>> ja.sinc(jnp.array([0.0, 0.5, 1.0, 2.5]))
-      Array([1.        , 0.63661975, 0.        , 0.12732396], dtype=float32)
+      >>> ja.sinc(jnp.array([0.0, 0.5, 1.5, 2.5]))
+      Array([ 1.        ,  0.6366198 , -0.2122066 ,  0.12732396], dtype=float32)
 
     References:
       ``numpy.sinc``; as an activation e.g. Parascandolo et al., Taming the Waves: Sine

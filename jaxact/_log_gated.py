@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 
 import jax.numpy as jnp
-from jax import Array
+from jax import Array, lax
 from jax.typing import ArrayLike
 
 from jaxact import _core, _math, _special
 from jaxact._registry import Entry, register
-from jaxact._smooth import _near_root
+from jaxact._smooth import _far, _near_root
 
 _INF = float("inf")
 _C_ERF = 2.0 / math.sqrt(math.pi)
@@ -46,6 +46,8 @@ def _erf(z: Array) -> Array:
     Mills ratio h of ``_special`` (its polynomials on a < 2.5 and in 1/a^2 beyond);
     erfc <= 0.16 there, so its few-ulp error shrinks in the difference.
     """
+    if z.dtype == jnp.float64:  # the polynomials are float32's; XLA's float64 erf is fine
+        return lax.erf(z)
     near = z < 1.0
     zz = z * z
     small = z + z * _math.polyval(_ERF, jnp.where(near, zz, 0.0))
@@ -77,19 +79,18 @@ _SERF_SHOULDER = (-0.10538270324468613, -0.04505410045385361, 0.0082798637449741
                   0.0001532938185846433, -3.5095967177767307e-05, -2.3301785404328257e-05)
 
 
-
 # ---- Smish, Logish, Serf: gates built on sigmoid and softplus ----------------------------
 
 
 def _smish_parts(x: Array) -> tuple[Array, Array]:
     # tanh(log(1 + s)) = s (2 + s) / (2 + 2s + s^2), s = sigmoid(x): rational in e.
-    xc = jnp.clip(x, -200.0, 200.0)
+    xc = jnp.clip(x, -_far(x), _far(x))
     m, k = _math.exp_split(-jnp.abs(xc))
     e = m * k
     # x >= 0, e = e^-x: gate (3 + 2e)/M, M = 5 + 6e + 2e^2; gate' = 4e(1+e)(2+e)/M^2.
-    mp = 5.0 + e * (6.0 + 2.0 * e)
-    g = (3.0 + 2.0 * e) / mp
-    d_pos = g + (xc * e) * (4.0 * (1.0 + e) * (2.0 + e)) / (mp * mp)
+    mpos = 5.0 + e * (6.0 + 2.0 * e)
+    g = (3.0 + 2.0 * e) / mpos
+    d_pos = g + (xc * e) * (4.0 * (1.0 + e) * (2.0 + e)) / (mpos * mpos)
     # x < 0, e = e^x: gate e (2 + 3e)/M, M = 2 + 6e + 5e^2, and the derivative in one
     # fraction, e ((2 + 3e) M + 4x (1+e)(1+2e)) / M^2, fewer roundings near its zero.
     mn = 2.0 + e * (6.0 + 5.0 * e)
@@ -124,7 +125,7 @@ def smish(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.smish(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.21890084,  0.        ,  0.5051605 ], dtype=float32)
+      Array([-0.23377882,  0.        ,  0.4995701 ], dtype=float32)
 
     References:
       Wang et al., Smish: A Novel Activation Function for Deep Learning Methods,
@@ -140,13 +141,12 @@ register(Entry("smish", smish, "elementwise", r"x\tanh(\log(1+\sigma(x)))",
 
 
 def _sigmoid_tail(x: Array) -> tuple[Array, ...]:
-    """``(xc, e, m, k, r, s_m, k_s, n)``: sigmoid(x) = s_m k_s, sigmoid(-x) = n, e^{-|x|} = m k."""
-    xc = jnp.clip(x, -200.0, 200.0)
+    """``(xc, e, m, k, s_m, k_s)``: x clipped, e^{-|x|} = e = m k, sigmoid(x) = s_m k_s."""
+    xc = jnp.clip(x, -_far(x), _far(x))
     m, k = _math.exp_split(-jnp.abs(xc))
-    e = m * k
-    r = 1.0 / (1.0 + e)
+    r = 1.0 / (1.0 + m * k)
     pos = x >= 0
-    return xc, e, m, k, r, jnp.where(pos, r, m * r), jnp.where(pos, 1.0, k), jnp.where(pos, e * r, r)
+    return xc, m * k, m, k, jnp.where(pos, r, m * r), jnp.where(pos, 1.0, k)
 
 
 # atanh(w) = w + w^3 A(w^2) on [0, 1/3] (tests/reference/fit_literature.py, 0.6 ulp).
@@ -155,7 +155,7 @@ _ATANH = (0.3333333432674408, 0.19999998807907104, 0.14285804331302643, 0.111078
 
 
 def _logish_parts(x: Array) -> tuple[Array, Array]:
-    xc, e, m, k, _, _, k_s, _ = _sigmoid_tail(x)
+    xc, e, m, _, _, k_s = _sigmoid_tail(x)
     pos = x >= 0
     # log(1 + sigmoid(x)) = log(A/B) = 2 atanh((A - B)/(A + B)) with A/B = (2 + e)/(1 + e)
     # for x >= 0 (e = e^-x) and (1 + 2e)/(1 + e) for x < 0 (e = e^x): w = 1/(3 + 2e) or
@@ -163,8 +163,11 @@ def _logish_parts(x: Array) -> tuple[Array, Array]:
     # For x < 0 the value is carried as lg k_s (e = m k_s).
     w_m = jnp.where(pos, 1.0 / (3.0 + 2.0 * e), m / (2.0 + 3.0 * e))
     w = w_m * k_s
-    lg = 2.0 * (w_m + w_m * (w * w * _math.polyval(_ATANH, w * w)))
-    y = (jnp.maximum(x, -200.0) * lg) * k_s
+    if x.dtype == jnp.float64:  # the series is float32's
+        lg = 2.0 * jnp.where(k_s == 1.0, jnp.arctanh(w), w_m)
+    else:
+        lg = 2.0 * (w_m + w_m * (w * w * _math.polyval(_ATANH, w * w)))
+    y = (jnp.maximum(x, -_far(x)) * lg) * k_s
     # x s(x) s(-x) / (1 + s(x)) = x e / ((1 + e)(2 + e)) for x >= 0 and
     # x e / ((1 + e)(1 + 2e)) for x < 0: one division, no sigmoid products.
     slope = (xc * jnp.where(pos, e, m)) / ((1.0 + e) * jnp.where(pos, 2.0 + e, 1.0 + 2.0 * e))
@@ -194,7 +197,7 @@ def logish(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.logish(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.2378472 ,  0.        ,  0.54985446], dtype=float32)
+      Array([-0.23818304,  0.        ,  0.5487331 ], dtype=float32)
 
     References:
       Zhu et al., Logish: A New Nonlinear Nonmonotonic Activation Function for
@@ -210,7 +213,7 @@ register(Entry("logish", logish, "elementwise", r"x\log(1+\sigma(x))",
 
 
 def _serf_parts(x: Array) -> tuple[Array, Array]:
-    xc, e, m, k, _, s_m, k_s, _ = _sigmoid_tail(x)
+    xc, e, m, _, s_m, k_s = _sigmoid_tail(x)
     # softplus(x) = sp k_s; for x < -64 it is e = m k to float32 precision.
     lg = _log1p(e)
     pos = x >= 0
@@ -218,9 +221,9 @@ def _serf_parts(x: Array) -> tuple[Array, Array]:
     # erf(softplus) / k_s: erf(z) = (2/sqrt(pi)) z for z < 2e-28.
     erf_m = jnp.where(k_s == 1.0, _erf(sp), _C_ERF * m)
     gauss = jnp.exp(-jnp.square(sp * k_s))
-    y = (jnp.maximum(x, -200.0) * erf_m) * k_s
+    y = (jnp.maximum(x, -_far(x)) * erf_m) * k_s
     local, d_local = _near_root(xc, _SERF_ROOT)
-    shoulder = (xc >= -3.6) & (xc < -2.4)
+    shoulder = (xc >= -3.6) & (xc < -2.4) & (x.dtype != jnp.float64)  # a float32 fit
     d = jnp.where(shoulder, _math.polyval(_SERF_SHOULDER, xc + 3.0),
                   (erf_m + xc * (_C_ERF * gauss) * s_m) * k_s)
     return y, jnp.where(local, d_local, d)
@@ -248,7 +251,7 @@ def serf(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.serf(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.3611097 ,  0.        ,  0.86469996], dtype=float32)
+      Array([-0.34224793,  0.        ,  0.9367219 ], dtype=float32)
 
     References:
       Nag & Bhattacharyya, SERF: Towards better training of deep neural networks using

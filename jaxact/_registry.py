@@ -142,7 +142,7 @@ def canonical(name: str) -> str:
       >>> ja.canonical("gleu")
       Traceback (most recent call last):
       ...
-      ValueError: unknown activation 'gleu'; closest: glu, gelu, elu, silu, selu. See jaxact.names() for all.
+      ValueError: unknown activation 'gleu'; closest: ...
     """
     if name in _ENTRIES:
         return name

@@ -16,6 +16,7 @@ from jax.typing import ArrayLike
 
 from jaxact import _core, _math, _special
 from jaxact._registry import Entry, Kink, register
+from jaxact._smooth import _far
 
 _INF = float("inf")
 
@@ -113,7 +114,7 @@ _SQRT2M1 = (0.4142135679721832, -5.599088178737374e-09)  # sqrt(2) - 1, head + t
 
 
 def _elish_parts(x: Array) -> tuple[Array, Array]:
-    xc = jnp.clip(x, -200.0, 200.0)
+    xc = jnp.clip(x, -_far(x), _far(x))
     m, k = _math.exp_split(-jnp.abs(xc))
     e = m * k
     r = 1.0 / (1.0 + e)
@@ -127,7 +128,7 @@ def _elish_parts(x: Array) -> tuple[Array, Array]:
     em1 = _math.expm1(jnp.minimum(xc, 0.0))
     y_neg = (em1 * (m * r)) * k
     gap = (e - _SQRT2M1[0]) - _special._opaque(_SQRT2M1[1], x)
-    d_neg = (((m * r) * r) * (gap * (e + (_SQRT2M1[0] + 2.0)))) * k
+    d_neg = (((m * r) * r) * (gap * (e + (math.sqrt(2.0) + 1.0)))) * k
     return jnp.where(pos, y_pos, y_neg), jnp.where(pos, d_pos, d_neg)
 
 
@@ -155,7 +156,7 @@ def elish(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.elish(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.16993058,  0.        ,  0.7310586 ], dtype=float32)
+      Array([-0.1700034,  0.       ,  0.7310586], dtype=float32)
 
     References:
       Basirat & Roth, The Quest for the Golden Activation Function, arXiv:1808.00783.
@@ -210,7 +211,7 @@ def hard_elish(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.hard_elish(jnp.array([-2.0, -0.5, 0.5, 2.0]))
-      Array([ 0.        , -0.09836734,  0.375     ,  2.        ], dtype=float32)
+      Array([ 0.        , -0.09836733,  0.375     ,  2.        ], dtype=float32)
 
     References:
       Basirat & Roth, The Quest for the Golden Activation Function, arXiv:1808.00783.
@@ -243,7 +244,10 @@ def _shifted_softplus_parts(x: Array) -> tuple[Array, Array]:
     mid = jnp.abs(x) < 3.0
     u = 0.5 * jnp.where(mid, x, 0.0)
     uu = u * u
-    near = u + uu * _math.polyval(_LOGCOSH, uu)
+    if x.dtype == jnp.float64:  # the fit is float32's: log cosh u = log1p(2 sinh(u/2)^2)
+        near = u + jnp.log1p(2.0 * jnp.square(jnp.sinh(0.5 * u)))
+    else:
+        near = u + uu * _math.polyval(_LOGCOSH, uu)
     e = jnp.exp(-jnp.abs(x))
     tail = jnp.log1p(e)
     far = jnp.where(x > 0, (x - _LN2) + tail, tail - _LN2)
@@ -271,7 +275,7 @@ def shifted_softplus(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.shifted_softplus(jnp.array([-20.0, 1e-8, 1.0]))
-      Array([-6.9314718e-01,  5.0000000e-09,  6.2011445e-01], dtype=float32)
+      Array([-6.931472e-01,  5.000000e-09,  6.201145e-01], dtype=float32)
 
     References:
       Schütt et al., SchNet: A continuous-filter convolutional neural network for
@@ -328,7 +332,8 @@ def bent_identity(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.bent_identity(jnp.array([-1e20, -1.0, 0.0, 1.0]))
-      Array([-5.0000000e+19, -7.9289323e-01,  0.0000000e+00,  1.2071068e+00], dtype=float32)
+      Array([-5.0000001e+19, -7.9289317e-01,  0.0000000e+00,  1.2071068e+00],
+            dtype=float32)
 
     References:
       A textbook smooth variant of the identity (e.g. the activation table of the

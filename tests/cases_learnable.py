@@ -277,6 +277,76 @@ def _pserf_gate(x: mp.mpf, c: mp.mpf, d: mp.mpf) -> tuple[mp.mpf, ...]:
     return c * sp, c * d * s, sp, c * x * s
 
 
+# --- apl and rational (coefficient arrays; dparams per entry, "a[i]") --------------------
+
+
+def _apl(a_: tuple[float, ...], b_: tuple[float, ...]) -> dict[str, Any]:
+    a, b = [_p(v) for v in a_], [_p(v) for v in b_]
+
+    def f(x: mp.mpf) -> mp.mpf:
+        return max(x, 0) + mp.fsum(ai * max(0, bi - x) for ai, bi in zip(a, b))
+
+    def df(x: mp.mpf) -> mp.mpf:
+        return mp.mpf(x > 0) - mp.fsum(ai for ai, bi in zip(a, b) if x < bi)
+
+    dparams: dict[str, Any] = {}
+    for i in range(len(a)):
+        dparams[f"a[{i}]"] = lambda x, q, i=i: max(0, b[i] - x)
+        dparams[f"b[{i}]"] = lambda x, q, i=i: a[i] if x < q else mp.mpf(0)
+    return dict(formula=f"relu(x) + sum a_s relu(b_s - x), a={a_}, b={b_}; f' with flat-side "
+                        "convention; d/da_s, d/db_s",
+                f=f, df=df, d2f=_zero, points=(0.0, *b_), kinks=(0.0, *b_), dparams=dparams)
+
+
+def _rational(num: tuple[float, ...], den: tuple[float, ...], keys: tuple[str, ...],
+              kinks: tuple[float, ...]) -> dict[str, Any]:
+    a, b = [_p(v) for v in num], [_p(v) for v in den]
+
+    def parts(x: mp.mpf, a: list, b: list) -> tuple[mp.mpf, ...]:
+        p = mp.fsum(c * x**j for j, c in enumerate(a))
+        dp = mp.fsum(j * c * x ** (j - 1) for j, c in enumerate(a) if j)
+        bb = mp.fsum(c * x ** (j + 1) for j, c in enumerate(b))
+        db = mp.fsum((j + 1) * c * x**j for j, c in enumerate(b))
+        s = mp.sign(bb)
+        return p, dp, s, 1 + abs(bb), s * db
+
+    def f(x: mp.mpf) -> mp.mpf:
+        p, _, _, q, _ = parts(x, a, b)
+        return p / q
+
+    def df(x: mp.mpf) -> mp.mpf:
+        p, dp, _, q, dq = parts(x, a, b)
+        return (dp * q - p * dq) / q**2
+
+    def d2f(x: mp.mpf) -> mp.mpf:  # only a unit; not defined at the kinks (B changes sign)
+        return mp.nan if x in [mp.mpf(k) for k in kinks] else mp.diff(df, x)
+
+    def dnum(j: int) -> Any:
+        def g(x: mp.mpf, q: mp.mpf) -> mp.mpf:
+            return mp.nan if _periodic(x) else x**j / parts(x, a, b)[3]
+        return g
+
+    def dden(k: int) -> Any:
+        def g(x: mp.mpf, q: mp.mpf) -> mp.mpf:
+            bq = list(b)
+            bq[k] = q
+            p, _, s, qq, _ = parts(x, a, bq)
+            return mp.nan if _periodic(x) else -s * p * x ** (k + 1) / qq**2
+        return g
+
+    dparams = {key: (dnum if key.startswith("numerator") else dden)(int(key[-2]))
+               for key in keys}
+    return dict(formula=f"P/(1 + |B|), num={num}, den={den}; f'; d/dcoefficients (nan at "
+                        "+-inf)", f=f, df=df, d2f=d2f, points=kinks, kinks=kinks,
+                dparams=dparams)
+
+
+GELU_NUM = (-0.00388997, 0.5, 0.421159, 0.127646, 0.0165527, 0.000777394)
+GELU_DEN = (0.0, 0.255292, 0.0, 0.00155479)
+MIXED_NUM = (0.03125, 0.6, -0.4, 0.3, 0.2, 0.125)
+MIXED_DEN = (0.25, 0.125, 0.25, 0.125)  # B = x (x + 2)(x^2 + 1)/8: kinks at 0 and -2
+
+
 CASES: tuple[Case, ...] = (
     Case("snake", "snake", params={"a": 1.0}, **_snake(1.0)),
     Case("snake-a2", "snake", params={"a": 2.0}, **_snake(2.0)),
@@ -317,4 +387,14 @@ CASES: tuple[Case, ...] = (
       for tag, c, d, roots in (("", 1.25, 0.85, (("df", -1.2),)),
                                ("-serf", 1.0, 1.0, (("df", -1.0),)),
                                ("-g0.6-d2.5", 0.6, 2.5, (("df", -0.4),)))),
+    Case("apl", "apl", params={"a": (0.2, -0.3), "b": (-1.0, 1.0)},
+         **_apl((0.2, -0.3), (-1.0, 1.0))),
+    Case("apl-3", "apl", params={"a": (0.7, -1.2, 0.45), "b": (2.5, 0.25, -3.0)},
+         **_apl((0.7, -1.2, 0.45), (2.5, 0.25, -3.0))),
+    Case("rational", "rational", params={"numerator": GELU_NUM, "denominator": GELU_DEN},
+         **_rational(GELU_NUM, GELU_DEN, (*(f"numerator[{j}]" for j in range(6)),
+                                          *(f"denominator[{k}]" for k in range(4))), ())),
+    Case("rational-mixed", "rational", params={"numerator": MIXED_NUM, "denominator": MIXED_DEN},
+         **_rational(MIXED_NUM, MIXED_DEN, ("numerator[0]", "numerator[3]", "numerator[5]",
+                                            "denominator[0]", "denominator[3]"), (-2.0, 0.0))),
 )

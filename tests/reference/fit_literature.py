@@ -1,13 +1,18 @@
-"""Fits the polynomials of jaxact/_smooth.py (erf) and jaxact/_bounded.py (sinc).
+"""Fits the float32 polynomials of the literature activations (jaxact/_smooth.py,
+_log_gated.py, _bounded.py, _shapes.py).
 
 Each is fitted to mpmath by iteratively reweighted least squares on the relative error
 (Lawson's method, which approaches minimax), rounded to float32 and re-checked in
 float32 Horner arithmetic against mpmath on a dense grid.
 
-- erf(z) = z + z P(z^2) on 0 <= z <= 1                     (``_ERF``)
-- sin(pi r)/(pi r) = 1 + r^2 S(r^2) on |r| <= 1/2          (``_SINC``)
-- cos(pi r) = 1 + r^2 C(r^2) on |r| <= 1/4                 (``_COSPI``)
-- (cos(pi r) - sin(pi r)/(pi r)) / r^2 = D(r^2), |r| <= 1/2 (``_DSINC``: sinc'(x) = x D(x^2))
+- erf(z) = z + z P(z^2) on 0 <= z <= 1                     (``_log_gated._ERF``)
+- atanh(w) = w + w^3 A(w^2) on 0 <= w <= 1/3               (``_log_gated._ATANH``)
+- sin(pi r)/(pi r) = 1 + r^2 S(r^2) on |r| <= 1/2          (``_bounded._SINC``)
+- cos(pi r) = 1 + r^2 C(r^2) on |r| <= 1/4                 (``_bounded._COSPI``)
+- (cos(pi r) - sin(pi r)/(pi r)) / r^2 = D(r^2), |r| <= 1/2 (``_bounded._DSINC``)
+- log cosh(u) = u^2 L(u^2) on |u| <= 3/2                   (``_shapes._LOGCOSH``)
+- around the zero X0 of a derivative, f'(x) = (x - X0) Q(x - C) (the ``*_ROOT`` fits of
+  silu' (in p = b x), tanhexp', smish', logish', serf') and serf' itself on [-3.6, -2.4].
 
 Run: python tests/reference/fit_literature.py   (prints the coefficients and errors).
 """
@@ -99,7 +104,7 @@ def root_poly(name: str, df, guess: float, lo: float, hi: float, degree: int) ->
     hi32 = np.float32(float(x0))
     lo32 = np.float32(float(x0 - mp.mpf(float(hi32))))
     c = float(np.float32((lo + hi) / 2))
-    q = lambda u: df(u + c) / (u + c - x0)  # noqa: E731
+    q = lambda u: df(u + c) / (u + c - x0)
     coef = _fit(q, lo - c, hi - c, degree, None)
     x = np.linspace(lo, hi, 20001).astype(np.float32)
     got = ((x - hi32) - lo32) * _horner32(coef, x - np.float32(c))
@@ -174,13 +179,6 @@ def plain_poly(name: str, fn, lo: float, hi: float, degree: int) -> None:
           "ulp:", _ulps(got, ref))
 
 
-if __name__ == "__main__":
-    erf_poly()
-    atanh_poly()
-    sinc_polys()
-    for fit_root in (silu_root, logish_root, tanhexp_root, smish_root, serf_root):
-        fit_root()
-
 
 def logcosh_poly() -> None:
     """log cosh(u) = u^2 L(u^2) on |u| <= 3/2 (shifted_softplus(x) = x/2 + log cosh(x/2))."""
@@ -190,3 +188,12 @@ def logcosh_poly() -> None:
     got = (u * u) * _horner32(c, u * u)
     ref = np.array([float(mp.log(mp.cosh(mp.mpf(float(v))))) for v in u])
     print("logcosh u^2 L(u^2):", [float(v) for v in c.astype(np.float32)], _ulps(got, ref))
+
+
+if __name__ == "__main__":
+    erf_poly()
+    atanh_poly()
+    sinc_polys()
+    logcosh_poly()
+    for fit_root in (silu_root, logish_root, tanhexp_root, smish_root, serf_root):
+        fit_root()
