@@ -6,6 +6,17 @@ derivatives that stay accurate over the whole float32 range, and reachable by na
 through the registry (``ja.get("gelu")``).
 """
 
+from jaxact._adaptive import acon_c as acon_c
+from jaxact._adaptive import pelu as pelu
+from jaxact._adaptive import soft_exponential as soft_exponential
+from jaxact._bounded import elliott as elliott
+from jaxact._bounded import gaussian as gaussian
+from jaxact._bounded import isrlu as isrlu
+from jaxact._bounded import isru as isru
+from jaxact._bounded import sinc as sinc
+from jaxact._bounded import srs as srs
+from jaxact._erfact import erfact as erfact
+from jaxact._erfact import pserf as pserf
 from jaxact._exponential import celu as celu
 from jaxact._exponential import elu as elu
 from jaxact._exponential import log1mexp as log1mexp
@@ -22,6 +33,13 @@ from jaxact._glu import glu as glu
 from jaxact._glu import reglu as reglu
 from jaxact._glu import swiglu as swiglu
 from jaxact._gumbel import gumbel_softmax as gumbel_softmax
+from jaxact._learnable import sine as sine
+from jaxact._learnable import snake as snake
+from jaxact._learnable import srelu as srelu
+from jaxact._learnable import star_relu as star_relu
+from jaxact._log_gated import logish as logish
+from jaxact._log_gated import serf as serf
+from jaxact._log_gated import smish as smish
 from jaxact._logistic import log_sigmoid as log_sigmoid
 from jaxact._logistic import sigmoid as sigmoid
 from jaxact._logistic import soft_sign as soft_sign
@@ -41,6 +59,8 @@ from jaxact._piecewise import relu as relu
 from jaxact._piecewise import relu6 as relu6
 from jaxact._piecewise import sparse_plus as sparse_plus
 from jaxact._piecewise import sparse_sigmoid as sparse_sigmoid
+from jaxact._rational import apl as apl
+from jaxact._rational import rational as rational
 from jaxact._registry import Entry as Entry
 from jaxact._registry import Kink as Kink
 from jaxact._registry import Param as Param
@@ -51,10 +71,22 @@ from jaxact._registry import get as get
 from jaxact._registry import names as names
 from jaxact._registry import register as register
 from jaxact._registry import unregister as unregister
+from jaxact._shapes import bent_identity as bent_identity
+from jaxact._shapes import elish as elish
+from jaxact._shapes import gcu as gcu
+from jaxact._shapes import hard_elish as hard_elish
+from jaxact._shapes import hard_mish as hard_mish
+from jaxact._shapes import shifted_softplus as shifted_softplus
+from jaxact._shapes import squared_relu as squared_relu
 from jaxact._shrink import hard_shrink as hard_shrink
 from jaxact._shrink import soft_shrink as soft_shrink
 from jaxact._shrink import tanh_shrink as tanh_shrink
 from jaxact._shrink import threshold as threshold
+from jaxact._smooth import aptx as aptx
+from jaxact._smooth import e_swish as e_swish
+from jaxact._smooth import lisht as lisht
+from jaxact._smooth import quick_gelu as quick_gelu
+from jaxact._smooth import tanhexp as tanhexp
 from jaxact._sparse import entmax as entmax
 from jaxact._sparse import entmax15 as entmax15
 from jaxact._sparse import sparsemax as sparsemax
@@ -70,36 +102,56 @@ __all__ = [
     "Entry",
     "Kink",
     "Param",
+    "acon_c",
     "aliases",
+    "apl",
+    "aptx",
+    "bent_identity",
     "bilinear",
     "canonical",
     "celu",
     "crelu",
+    "e_swish",
+    "elish",
+    "elliott",
     "elu",
     "entmax",
     "entmax15",
     "entry",
+    "erfact",
     "exponential",
+    "gaussian",
+    "gcu",
     "geglu",
     "gelu",
     "get",
     "glu",
     "gumbel_softmax",
+    "hard_elish",
+    "hard_mish",
     "hard_shrink",
     "hard_sigmoid",
     "hard_silu",
     "hard_swish",
     "hard_tanh",
     "identity",
+    "isrlu",
+    "isru",
     "leaky_relu",
+    "lisht",
     "log1mexp",
     "log_sigmoid",
     "log_softmax",
+    "logish",
     "logmeanexp",
     "logsumexp",
     "mish",
     "names",
+    "pelu",
     "prelu",
+    "pserf",
+    "quick_gelu",
+    "rational",
     "register",
     "reglu",
     "relu",
@@ -107,8 +159,15 @@ __all__ = [
     "relu_general",
     "rrelu",
     "selu",
+    "serf",
+    "shifted_softplus",
     "sigmoid",
     "silu",
+    "sinc",
+    "sine",
+    "smish",
+    "snake",
+    "soft_exponential",
     "soft_shrink",
     "soft_sign",
     "softmax",
@@ -117,11 +176,16 @@ __all__ = [
     "sparse_plus",
     "sparse_sigmoid",
     "sparsemax",
+    "squared_relu",
     "squareplus",
+    "srelu",
+    "srs",
+    "star_relu",
     "swiglu",
     "swish",
     "tanh",
     "tanh_shrink",
+    "tanhexp",
     "threshold",
     "unregister",
 ]

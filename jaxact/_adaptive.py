@@ -1,4 +1,4 @@
-"""Learnable gated and exponential activations: ACON-C, soft exponential, ErfAct, Pserf.
+"""Learnable gated and exponential activations: ACON-C, PELU and soft exponential.
 
 Pure functions whose parameters are arguments (scalars or arrays broadcastable to
 ``x``), differentiable in ``x`` and in every parameter with ``custom_jvp`` rules that
@@ -123,7 +123,7 @@ def acon_c(x: ArrayLike, *, p1: ArrayLike = 1.0, p2: ArrayLike = 0.0,
       >>> ja.acon_c(jnp.array([-1.0, 0.0, 1.0]))
       Array([-0.26894143,  0.        ,  0.7310586 ], dtype=float32)
       >>> ja.acon_c(jnp.array([-1.0, 1.0]), p1=1.0, p2=0.25, beta=10.0)
-      Array([-0.25004134,  0.99995863], dtype=float32)
+      Array([-0.25041458,  0.9995854 ], dtype=float32)
 
     References:
       Ma et al., Activate or Not: Learning Customized Activation, arXiv:2009.04759.
@@ -141,6 +141,82 @@ register(Entry("acon_c", acon_c, "elementwise", r"(p_1-p_2)\,x\,\sigma(\beta(p_1
                        Param("beta", 1.0, "switching factor; differentiable")),
                range=(-0.2784645427610738, math.inf), monotonic=False, source="paper",
                reference="Ma et al. 2021, arXiv:2009.04759"))
+
+
+# --- PELU ------------------------------------------------------------------------------------
+
+
+def _pelu_parts(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
+    a, b = opaque(a, b)
+    # t = x/b as t + tl: exp(t) amplifies an error of t by |t| (80 ulp at t = -80).
+    t = x / b
+    tb, tbe = _tp(t, b)
+    tl = ((x - tb) - tbe) / b
+    tl = jnp.where(jnp.isfinite(tl), tl, 0.0)
+    pos = x >= 0
+    tn = jnp.where(pos, 0.0, t)  # the x < 0 branch sees no overflowing exp
+    tln = jnp.where(pos, 0.0, tl)
+    m, k = _math.exp_split(tn)  # e^t = m k (1 + tl), m normal to t = -151
+    m = m * (1.0 + tln)
+    em1 = _math.expm1(tn) + tln * (m * k)
+    r = a / b
+    y = jnp.where(pos, a * t + a * tl, a * em1)
+    dx = jnp.where(pos, r, (r * m) * k)
+    da = jnp.where(pos, t + tl, em1)
+    db = jnp.where(pos, -(r * t), jnp.where(jnp.isinf(tn), 0.0, -(r * (tn * m)) * k))
+    return y, dx, da, db
+
+
+_pelu = _math.elementwise(_pelu_parts)
+
+
+def pelu(x: ArrayLike, *, a: ArrayLike = 1.0, b: ArrayLike = 1.0) -> Array:
+    r"""Parametric ELU: an ELU whose scale and decay are learnt, kept differentiable.
+
+    .. math::
+        \mathrm{pelu}(x) = \begin{cases} \tfrac{a}{b}\,x & x \ge 0 \\
+          a\,(e^{x/b} - 1) & x < 0 \end{cases},
+        \qquad \mathrm{pelu}'(x) = \begin{cases} \tfrac{a}{b} & x \ge 0 \\
+          \tfrac{a}{b}\,e^{x/b} & x < 0 \end{cases}
+
+    with :math:`\partial_a = x/b` or :math:`e^{x/b} - 1` and :math:`\partial_b = -a x/b^2`
+    or :math:`-a x e^{x/b}/b^2`. The slopes meet at 0 (the derivative is continuous,
+    :math:`a/b`), so there is no kink. :math:`a = b = 1` is the ELU.
+
+    Args:
+      x: input array.
+      a: :math:`a > 0` (scalar or array broadcastable to ``x``); differentiable.
+      b: :math:`b > 0` (scalar or array broadcastable to ``x``); differentiable.
+
+    Returns:
+      Same shape and dtype as ``x``, above :math:`-a`.
+
+    Raises:
+      ValueError: if ``a`` or ``b`` is not positive (checked when concrete).
+
+    Examples:
+      >>> ja.pelu(jnp.array([-1.0, 0.0, 1.0]), a=2.0, b=0.5)
+      Array([-1.7293295,  0.       ,  4.       ], dtype=float32)
+
+    References:
+      Trottier, Giguère & Chaib-draa, Parametric Exponential Linear Unit for Deep
+      Convolutional Neural Networks, arXiv:1605.09332.
+    """
+    arr = _core.as_array(x, "pelu")
+    _core.as_param(a, "pelu", "a")
+    _core.as_param(b, "pelu", "b")
+    _core.check(lambda v: v > 0, "pelu", "a", "positive", a)
+    _core.check(lambda v: v > 0, "pelu", "b", "positive", b)
+    return _core.apply(_pelu, arr, a, b)
+
+
+register(Entry("pelu", pelu, "elementwise",
+               r"\begin{cases}\frac{a}{b}x&x\ge0\\ a(e^{x/b}-1)&x<0\end{cases}",
+               r"\begin{cases}\frac{a}{b}&x\ge0\\ \frac{a}{b}e^{x/b}&x<0\end{cases}",
+               params=(Param("a", 1.0, "scale, > 0; differentiable"),
+                       Param("b", 1.0, "decay, > 0; differentiable")),
+               range=(-1.0, math.inf), smooth=False, source="paper",
+               reference="Trottier et al. 2016, arXiv:1605.09332"))
 
 
 # --- soft exponential --------------------------------------------------------------------
@@ -282,9 +358,11 @@ def soft_exponential(x: ArrayLike, *, alpha: ArrayLike = 0.0) -> Array:
 
     Examples:
       >>> ja.soft_exponential(jnp.array([-1.0, 0.0, 2.0]), alpha=0.5)
-      Array([0.10653066, 0.5       , 2.218282  ], dtype=float32)
+      Array([-0.28693867,  0.5       ,  3.9365637 ], dtype=float32)
       >>> ja.soft_exponential(jnp.array([-1.0, 0.0, 2.0]), alpha=-0.5)
-      Array([-1.3862944, -0.4462871,  1.0216512], dtype=float32)
+      Array([-2.7725887, -0.5753641,  1.1192316], dtype=float32)
+      >>> jax.grad(lambda a: ja.soft_exponential(3.0, alpha=a))(0.0)  # 1 + x^2/2
+      Array(5.5, dtype=float32, weak_type=True)
 
     References:
       Godfrey & Gashler, A continuum among logarithmic, linear, and exponential functions,

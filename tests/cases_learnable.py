@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 import mpmath as mp
-
 from casekit import Case, _p, _zero, sig
 
 HUGE = mp.mpf(10) ** 300  # beyond float32: x = +-inf reaches the references as +-10^1000
@@ -206,7 +205,8 @@ def _soft_exp(alpha_: float) -> dict[str, Any]:
         roots.append(("f", -float(a)))
     elif 0 < a < 1:
         roots.append(("f", float(mp.log(1 - a * a) / a)))
-    return dict(formula=f"soft exponential alpha={float(a)}; f', d/dalpha (series near 0), inf at +inf",
+    return dict(formula=f"soft exponential alpha={float(a)}; f', d/dalpha (series near 0), "
+                        "inf at +inf",
                 f=f, df=df, d2f=d2f, points=tuple(points), roots=tuple(roots),
                 dparams={"alpha": da})
 
@@ -284,10 +284,10 @@ def _apl(a_: tuple[float, ...], b_: tuple[float, ...]) -> dict[str, Any]:
     a, b = [_p(v) for v in a_], [_p(v) for v in b_]
 
     def f(x: mp.mpf) -> mp.mpf:
-        return max(x, 0) + mp.fsum(ai * max(0, bi - x) for ai, bi in zip(a, b))
+        return max(x, 0) + mp.fsum(ai * max(0, bi - x) for ai, bi in zip(a, b, strict=True))
 
     def df(x: mp.mpf) -> mp.mpf:
-        return mp.mpf(x > 0) - mp.fsum(ai for ai, bi in zip(a, b) if x < bi)
+        return mp.mpf(x > 0) - mp.fsum(ai for ai, bi in zip(a, b, strict=True) if x < bi)
 
     dparams: dict[str, Any] = {}
     for i in range(len(a)):

@@ -269,7 +269,8 @@ def dparam_computed(case_id: str, key: str) -> dict[str, np.ndarray]:
 
     @jax.jit
     def run(x: jax.Array, p0: jax.Array) -> tuple[jax.Array, jax.Array]:
-        tangent = jnp.zeros_like(p0).at[..., int(index[:-1])].set(1.0) if index else jnp.ones_like(p0)
+        one_hot = jnp.zeros_like(p0).at[..., int(index[:-1])].set(1.0) if index else None
+        tangent = jnp.ones_like(p0) if one_hot is None else one_hot
         _, jvp = jax.jvp(lambda p: fn(x, **others, **{name: p}), (p0,), (tangent,))
         full = jnp.broadcast_to(p0, x.shape + p0.shape)
         _, pull = jax.vjp(lambda p: fn(x, **others, **{name: p}), full)
@@ -280,7 +281,8 @@ def dparam_computed(case_id: str, key: str) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("mode", ["jvp", "vjp"])
-@pytest.mark.parametrize(("case", "key"), DPARAM_CASES, ids=[f"{c.id}:{k}" for c, k in DPARAM_CASES])
+@pytest.mark.parametrize(("case", "key"), DPARAM_CASES,
+                         ids=[f"{c.id}:{k}" for c, k in DPARAM_CASES])
 def test_parameter_derivative(case: cases.Case, key: str, mode: str) -> None:
     t, got = table(case.id), dparam_computed(case.id, key)[mode]
     x, ref = t["x"], t[f"dp_{key}"]

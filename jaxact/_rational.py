@@ -1,0 +1,419 @@
+"""Learnable sums of pieces: the rational (Padé) activation and the adaptive piecewise-linear unit.
+
+Both take coefficient arrays whose last axis runs over the pieces (polynomial degree,
+hinge); leading axes broadcast against ``x`` (one set per channel). Their ``custom_jvp``
+rules give the derivative in ``x`` from one saved array, and the derivatives in the
+coefficients through a rematerialised function of ``x`` (``jax.checkpoint``), so a
+parameter gradient saves ``x`` rather than one array per coefficient.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array, lax
+from jax.custom_derivatives import SymbolicZero
+from jax.typing import ArrayLike
+
+from jaxact import _core
+from jaxact._learnable import _tp, _ts, opaque
+from jaxact._registry import Entry, Kink, register
+
+
+def _jvp_with_params(value_and_dx: Any, param_tangent: Any) -> Any:
+    """A ``custom_jvp`` function of ``(x, *coefficients)``.
+
+    ``value_and_dx(x, *c) -> (f, df/dx)``; ``param_tangent(x, *c, *tc)`` is the tangent
+    from the coefficient tangents ``tc`` (linear in them; None for a coefficient that is
+    not differentiated), evaluated under ``jax.checkpoint`` so that reverse mode saves
+    its inputs, not its intermediates.
+    """
+
+    def primal(x: Array, *c: Array) -> Array:
+        return value_and_dx(x, *c)[0]
+
+    def rule(primals: tuple[Array, ...], tangents: tuple[Any, ...]) -> tuple[Array, Array]:
+        x, *c = primals
+        tx, *tc = tangents
+        y, dx = value_and_dx(x, *c)
+        out = jnp.zeros_like(y) if isinstance(tx, SymbolicZero) else dx * tx
+        live = [not isinstance(t, SymbolicZero) for t in tc]
+        if any(live):
+            tangent = jax.checkpoint(functools.partial(_with_none, param_tangent, live))
+            out = out + tangent(x, *c, *(t for t, on in zip(tc, live, strict=True) if on))
+        return y, out
+
+    fn = jax.custom_jvp(primal)
+    fn.defjvp(rule, symbolic_zeros=True)
+    return fn
+
+
+def _with_none(param_tangent: Any, live: list[bool], x: Array, *args: Array) -> Array:
+    """Calls ``param_tangent`` with None in place of the tangents that are symbolic zeros."""
+    c, given = args[: len(live)], iter(args[len(live):])
+    return param_tangent(x, *c, *(next(given) if on else None for on in live))
+
+
+# --- rational (PAU) ------------------------------------------------------------------------
+# f = P(x) / (1 + |B(x)|), P = sum_0^m a_j x^j, B = sum_1^n b_j x^j. For |x| >= 1 both are
+# evaluated in y = x 2^-e (exact, 1 <= |y| < 2) with the coefficient of x^j scaled by
+# 2^{(j - n) e} (exact, or flushed where that term is below the float32 range): P/x^n and
+# Q/x^n, so nothing overflows before the ratio and x -> +-inf gives its limit. (Where
+# 2^{(m - n) e} would exceed 2^100, a further 2^-g keeps it there; it is restored after
+# the ratio, in two exact steps.)
+# Every polynomial is evaluated by compensated Horner (Graillat et al.), accurate to
+# about an ulp whatever the cancellation between its terms.
+
+
+def _pow2(n: Array, dtype: Any) -> Array:
+    """2^n for integer arrays ``n``, exactly, from the exponent bits: 0 below the normal
+    range, inf above. (``jnp.ldexp`` goes through ``pow``, which XLA's fused CPU code
+    evaluates approximately.)"""
+    if jnp.dtype(dtype) == jnp.float64:
+        e = jnp.clip(jnp.asarray(n, jnp.int64), -1023, 1024) + 1023
+        return lax.bitcast_convert_type(e << 52, jnp.float64)
+    e = jnp.clip(jnp.asarray(n, jnp.int32), -127, 128) + 127
+    return lax.bitcast_convert_type(e << 23, jnp.float32).astype(dtype)
+
+
+def _scaled(x: Array) -> tuple[Array, Array]:
+    """``(y, e)``: ``x = y 2^e`` with ``1 <= |y| < 2`` where ``|x| >= 1``, else ``(x, 0)``.
+
+    ``x = +-inf`` becomes ``(+-1, 200)``: every scaled coefficient below the top degree is
+    0 there, which gives the limit at infinity.
+    """
+    _, ex = jnp.frexp(jnp.where(jnp.isfinite(x), x, 1.0))
+    e = jnp.where(jnp.abs(x) >= 1.0, ex - 1, 0)
+    e = jnp.where(jnp.isinf(x), 200, e)
+    half = e // 2
+    y = x * _pow2(-half, x.dtype) * _pow2(half - e, x.dtype)  # exact; differentiable in x
+    return jnp.where(jnp.isinf(x), jnp.sign(x), y), e
+
+
+def _times_pow2(v: Array, n: Array) -> Array:
+    """``v 2^n`` in two exact steps (2^n alone may overflow while the product does not)."""
+    half = n // 2
+    return v * _pow2(half, v.dtype) * _pow2(n - half, v.dtype)
+
+
+def _horner(coeffs: list[tuple[Array, Array]], y: Array) -> tuple[Array, Array]:
+    """Compensated Horner of double-float coefficients (lowest degree first): ``(s, err)``
+    with ``sum c_j y^j = s + err`` to about 2^-48 (times the condition number) relative."""
+    s, err = coeffs[-1]
+    for hi, lo in coeffs[-2::-1]:
+        p, pe = _tp(s, y)
+        s, se = _ts(p, hi)
+        err = err * y + (pe + se + lo)
+    return s, err
+
+
+def _scale(coeffs: list[tuple[Array, Array]], e: Array, shift: int, g: Array
+           ) -> list[tuple[Array, Array]]:
+    """Coefficient ``j`` (of ``y^j``) times 2^{(j - shift) e - g}."""
+    return [(hi * _pow2((j - shift) * e - g, hi.dtype), lo * _pow2((j - shift) * e - g, hi.dtype))
+            for j, (hi, lo) in enumerate(coeffs)]
+
+
+def _split(c: Array, first: int = 0) -> list[tuple[Array, Array]]:
+    """The entries of ``c`` along its last axis as exact double-floats, ``first`` zeros first."""
+    zero = jnp.zeros((), c.dtype)
+    return [(zero, zero)] * first + [(c[..., j], zero) for j in range(c.shape[-1])]
+
+
+def _derivative_coefficients(a: Array, b: Array) -> tuple[list, list]:
+    """Double-float coefficients of P' and of W = P'B - PB' (degree m + n - 1).
+
+    W_k = sum_{i + j = k + 1} (i - j) a_i b_j, each term exact (two_prod, then a small
+    integer), summed with two_sum: the leading term (m - n) a_m b_n is exact, so the
+    large-|x| cancellation between P'Q and PQ' never happens in rounded arithmetic.
+    """
+    m, n = a.shape[-1] - 1, b.shape[-1]
+    dp = [_tp(a[..., j], jnp.asarray(float(j), a.dtype)) for j in range(1, m + 1)]
+    w = []
+    for k in range(m + n):
+        hi = lo = jnp.zeros(jnp.broadcast_shapes(a.shape[:-1], b.shape[:-1]), a.dtype)
+        for i in range(max(0, k + 1 - n), min(m, k) + 1):
+            j = k + 1 - i
+            if i == j:
+                continue
+            p, pe = _tp(a[..., i], b[..., j - 1])
+            q, qe = _tp(p, jnp.asarray(float(i - j), a.dtype))
+            hi, se = _ts(hi, q)
+            lo = lo + (se + (qe + pe * (i - j)))
+        w.append((hi, lo))
+    return dp, w
+
+
+def _ratio(nh: Array, nl: Array, dh: Array, dl: Array) -> Array:
+    """``(nh + nl) / (dh + dl)`` to about half an ulp."""
+    q = nh / dh
+    p, pe = _tp(q, dh)
+    r = ((nh - p) - pe + (nl - q * dl)) / dh
+    return jnp.where(jnp.isfinite(p), q + r, q)
+
+
+_K = 64  # numerators carry an extra 2^K (undone after the ratio): Q/2^{ne} may be << 1
+
+
+def _rational_core(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
+    """``(f, f', Q_s hi, lo, sign(B), y, e)``: value, derivative, scaled denominator, scaling."""
+    a, b = opaque(a, b)
+    m, n = a.shape[-1] - 1, b.shape[-1]
+    y, e = _scaled(x)
+    g = jnp.maximum((m - n) * e + _K - 100, 0)  # keeps the top scale below 2^100
+    ph, pl = _horner(_scale(_split(a), e, n, g - _K), y)
+    # B = y C(y) (scaled), its sign from C and y: B itself may underflow near x = 0.
+    zero = (jnp.zeros((), x.dtype), jnp.zeros((), x.dtype))
+    if n:
+        ch, cl = _horner(_scale(_split(b), e, n - 1, 0 * e), y)
+        bh, bl = _tp(ch, y)
+        bl = bl + cl * y
+        s = jnp.sign(ch) * jnp.sign(y)  # 0 at x = 0: the mean of the one-sided slopes
+    else:
+        (bh, bl), s = zero, jnp.zeros_like(y)
+    qh, ql = _ts(_pow2(-n * e, x.dtype), jnp.abs(bh))  # Q / 2^{n e} = 2^{-n e} + |B_s|
+    ql = ql + s * bl
+    f = _times_pow2(_ratio(ph, pl, qh, ql), g - _K)
+    # f' = (P' + s W) / Q^2, both over 2^{2 n e} (and 2^K, 2^-g2 as for f).
+    dpc, wc = _derivative_coefficients(a, b)
+    g2 = jnp.maximum((m - n - 1) * e + _K - 100, 0)
+    dph, dpl = _horner(_scale(dpc, e, 2 * n, g2 - _K), y) if dpc else zero
+    wh, wl = _horner(_scale(wc, e, 2 * n, g2 - _K), y) if wc else zero
+    nh, nt = _ts(dph, s * wh)
+    nl = nt + (dpl + s * wl)
+    q2, q2e = _tp(qh, qh)
+    df = _times_pow2(_ratio(nh, nl, q2, q2e + 2.0 * qh * ql), g2 - _K)
+    return f, df, qh, ql, s, y, e
+
+
+def _rational_value_dx(x: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    f, df, *_ = _rational_core(x, a, b)
+    return f, df
+
+
+def _rational_param_tangent(x: Array, a: Array, b: Array, ta: Array | None,
+                            tb: Array | None) -> Array:
+    # d f = sum_j ta_j x^j / Q - s f sum_k tb_k x^k / Q. The weights span far more than
+    # the float32 range, so each is a primal factor w' near 1 times a power of 2 split
+    # in two: 2^{h1} folded into w' (primal), 2^{h2} (|h2| <= 60) applied after the
+    # tangent. Then no normal weight is flushed in either mode (forward multiplies
+    # t w' 2^{h2}, reverse ct 2^{h2} w'), and an overflowing weight gives inf only for a
+    # nonzero tangent, never 0 * inf = nan for the others.
+    f, _, qh, ql, s, y, e = _rational_core(x, a, b)
+    m, n = a.shape[-1] - 1, b.shape[-1]
+    fm, fe = jnp.frexp(jnp.where(jnp.isfinite(f), f, 1.0))  # f = fm 2^fe, exact
+
+    def term(t: Array, w: Array, total: Array) -> Array:
+        h2 = jnp.clip(total, -60, 60)
+        return (t * _times_pow2(w, total - h2)) * _pow2(h2, w.dtype)
+
+    out = jnp.zeros_like(f)
+    yj, yl = jnp.ones_like(y), jnp.zeros_like(y)  # y^j in double-float
+    for j in range(max(m, n) + 1):
+        w = _ratio(yj, yl, qh, ql)
+        if ta is not None and j <= m:
+            out = out + term(ta[..., j], w, (j - n) * e)
+        if tb is not None and 1 <= j <= n:
+            out = out - term(tb[..., j - 1], (s * fm) * w, (j - n) * e + fe)
+        yj, t = _tp(yj, y)
+        yl = t + yl * y
+    # At x = +-inf the coefficient derivatives have finite and infinite limits side by
+    # side, which no linear map in IEEE arithmetic represents (0 * inf): NaN there.
+    return out * jnp.where(jnp.isfinite(f) & ~jnp.isinf(x), 1.0, jnp.nan)
+
+
+_rational = _jvp_with_params(_rational_value_dx, _rational_param_tangent)
+
+
+def _coefficient_array(c: Any, fn: str, arg: str, least: int) -> Any:
+    """A coefficient array (a tuple or list of numbers is accepted) with a last axis."""
+    if isinstance(c, (tuple, list)):
+        try:
+            c = np.asarray(c, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{fn}: argument {arg!r} must be an array of real numbers") from None
+    _core.as_param(c, fn, arg)
+    shape = np.shape(c)
+    if len(shape) < 1 or shape[-1] < least:
+        raise ValueError(f"{fn}: {arg} must be an array whose last axis (the {arg} "
+                         f"coefficients) has at least {least} entries, got shape {shape}")
+    return c
+
+
+# PAU (5, 4) fitted by jaxact to GELU on [-8, 8] (max error 0.004 on [-4, 4]), with an
+# even denominator 1 + b_2 x^2 + b_4 x^4, so the sample is smooth; f ~ x/2 at infinity.
+GELU_INIT = ((-0.00388997, 0.5, 0.421159, 0.127646, 0.0165527, 0.000777394),
+             (0.0, 0.255292, 0.0, 0.00155479))
+
+
+def rational(x: ArrayLike, *, numerator: ArrayLike, denominator: ArrayLike) -> Array:
+    r"""The rational activation of Padé activation units (PAU), "safe" version B.
+
+    .. math::
+        \mathrm{rational}(x) = \frac{P(x)}{Q(x)} = \frac{\sum_{j=0}^{m} a_j x^j}
+          {1 + \left|\sum_{k=1}^{n} b_k x^k\right|},
+        \qquad \mathrm{rational}'(x) = \frac{P'(x)\,Q(x) - P(x)\,Q'(x)}{Q(x)^2},
+        \quad Q' = \mathrm{sign}(B)\,B'
+
+    with :math:`\partial_{a_j} = x^j / Q` and :math:`\partial_{b_k} = -\mathrm{sign}(B)\,
+    x^k P / Q^2`. The absolute value of the whole sum (version B of Molina et al.; version
+    A would sum :math:`|b_k x^k|`) keeps :math:`Q \ge 1`: no poles. Where :math:`B` changes
+    sign (always at :math:`x = 0` when :math:`b_1 \ne 0`) the derivative jumps; jaxact
+    takes :math:`\mathrm{sign}(0) = 0` there, the mean of the one-sided slopes.
+
+    Accurate for every float32 input: the polynomials are evaluated by compensated Horner,
+    and for :math:`|x| \ge 1` in :math:`x 2^{-e}` with exactly rescaled coefficients, so
+    :math:`x^m` never overflows and :math:`x \to \pm\infty` gives the limit of the ratio.
+    The derivative's numerator :math:`P' + \mathrm{sign}(B)(P'B - PB')` is formed from
+    exact coefficient products, without the cancellation of the two quotients.
+
+    Args:
+      x: input array.
+      numerator: :math:`a_0, \dots, a_m` along the last axis (at least one); leading
+        axes broadcast against ``x`` (e.g. ``(channels, m + 1)``). Differentiable.
+      denominator: :math:`b_1, \dots, b_n` along the last axis (no constant term; may be
+        empty); leading axes broadcast against ``x``. Differentiable.
+
+    Returns:
+      The broadcast shape of ``x`` and the coefficients' leading axes, ``x``'s dtype.
+
+    Raises:
+      ValueError: if ``numerator`` has no last axis or an empty one, or ``denominator``
+        has no last axis.
+
+    Examples:
+      >>> num, den = (0.0, 1.0, 0.5), (0.0, 0.25)  # (x + x^2/2) / (1 + x^2/4) -> 2
+      >>> ja.rational(jnp.array([-2.0, 0.0, 2.0, 1e30]), numerator=num, denominator=den)
+      Array([0., 0., 2., 2.], dtype=float32)
+      >>> num, den = ja.entry("rational").sample.values()  # a (5, 4) fit to GELU
+      >>> ja.rational(jnp.array([-1.0, 0.0, 1.0]), numerator=num, denominator=den)
+      Array([-0.15483324, -0.00388997,  0.84516674], dtype=float32)
+
+    References:
+      Molina, Schramowski & Kersting, Padé Activation Units: End-to-end Learning of
+      Flexible Activation Functions in Deep Networks, arXiv:1907.06732.
+    """
+    arr = _core.as_array(x, "rational")
+    a = _coefficient_array(numerator, "rational", "numerator", 1)
+    b = _coefficient_array(denominator, "rational", "denominator", 0)
+    return _core.apply(_rational, arr, jnp.asarray(a), jnp.asarray(b))
+
+
+register(Entry("rational", rational, "elementwise",
+               r"\frac{\sum_{j=0}^m a_j x^j}{1+|\sum_{k=1}^n b_k x^k|}",
+               r"\frac{P'Q-P\,\mathrm{sign}(B)B'}{Q^2}", monotonic=False, source="paper",
+               reference="Molina et al. 2019 (PAU, version B), arXiv:1907.06732",
+               sample={"numerator": GELU_INIT[0], "denominator": GELU_INIT[1]}))
+
+
+# --- APL ---------------------------------------------------------------------------------
+
+
+def _apl_value_dx(x: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    # relu(x) + sum_s a_s max(0, b_s - x), summed with two_sum (the hinges may cancel),
+    # each b_s - x and product exact. Convention at every kink: the derivative of a hinge
+    # is taken on its flat side (0 at x = 0 for relu, as jax.nn; b_s excluded at x = b_s).
+    a, b = opaque(a, b)
+    y, err = jnp.maximum(x, 0.0), jnp.zeros_like(x)
+    dx, dxe = jnp.where(x > 0, 1.0, 0.0), jnp.zeros_like(x)
+    for s in range(a.shape[-1]):
+        on = x < b[..., s]
+        d, dl = _ts(b[..., s], -x)
+        p, pe = _tp(a[..., s], d)
+        p = jnp.where(on, p, 0.0)
+        lo = jnp.where(on & jnp.isfinite(p), pe + a[..., s] * dl, 0.0)
+        y, t = _ts(y, p)
+        err = err + (t + lo)
+        dx, t = _ts(dx, jnp.where(on, -a[..., s], 0.0))
+        dxe = dxe + t
+    y = jnp.where(jnp.isfinite(y), y + err, y)
+    # |x| >= 2^100: the hinge terms would overflow before they cancel; there f is
+    # -x sum_on a_s (exactly summed) + sum_on a_s b_s, and at x = -inf its limit.
+    far = jnp.abs(x) >= 2.0**100
+    sa, sae = jnp.zeros_like(y), jnp.zeros_like(y)
+    ab = jnp.zeros_like(y)
+    for s in range(a.shape[-1]):
+        on = x < b[..., s]
+        sa, t = _ts(sa, jnp.where(on, a[..., s], 0.0))
+        sae = sae + t
+        ab = ab + jnp.where(on, a[..., s] * b[..., s], 0.0)
+    sa = sa + sae
+    y_far = jnp.maximum(x, 0.0) - jnp.where(sa == 0, 0.0, x * sa) + ab
+    y = jnp.where(far, y_far, y)
+    return jnp.where(jnp.isnan(x), x, y), dx + dxe
+
+
+def _apl_param_tangent(x: Array, a: Array, b: Array, ta: Array | None,
+                       tb: Array | None) -> Array:
+    # sum_s [x < b_s] (ta_s (b_s - x) + tb_s a_s). At x = -inf every df/da_s is +inf: the
+    # a-tangents enter once, as -x sum_s ta_s, so one hinge's tangent gives +inf, not
+    # 0 * inf from the others; x is replaced by 0 in the finite branch (double where).
+    inf = jnp.isinf(x)
+    xf = jnp.where(inf, 0.0, x)
+    shape = jnp.broadcast_shapes(x.shape, a.shape[:-1], b.shape[:-1])
+    out = total = jnp.zeros(shape, x.dtype)
+    for s in range(a.shape[-1]):
+        on = x < b[..., s]
+        if ta is not None:
+            out = out + jnp.where(on, ta[..., s] * (b[..., s] - xf), 0.0)
+            total = total + jnp.where(on, ta[..., s], 0.0)
+        if tb is not None:
+            out = out + jnp.where(on, tb[..., s] * a[..., s], 0.0)
+    return out - jnp.where(x == -jnp.inf, x, 0.0) * total if ta is not None else out
+
+
+_apl = _jvp_with_params(_apl_value_dx, _apl_param_tangent)
+
+
+def apl(x: ArrayLike, *, a: ArrayLike, b: ArrayLike) -> Array:
+    r"""Adaptive piecewise linear unit: a ReLU plus learnt hinges.
+
+    .. math::
+        \mathrm{apl}(x) = \max(0, x) + \sum_{s=1}^{S} a_s \max(0, b_s - x),
+        \qquad \mathrm{apl}'(x) = [x > 0] - \sum_{s} a_s\,[x < b_s]
+
+    with :math:`\partial_{a_s} = \max(0, b_s - x)` and :math:`\partial_{b_s} = a_s [x < b_s]`.
+    Convention at the kinks: each hinge contributes its flat side, so the derivative at
+    0 omits the ReLU (as ``jax.nn.relu``) and at :math:`b_s` omits hinge :math:`s`.
+    The sum is compensated, so cancelling hinges keep full accuracy.
+
+    Args:
+      x: input array.
+      a: hinge slopes :math:`a_s` along the last axis (``S`` entries); leading axes
+        broadcast against ``x`` (e.g. ``(channels, S)``). Differentiable.
+      b: hinge locations :math:`b_s`, same shape as ``a``. Differentiable.
+
+    Returns:
+      The broadcast shape of ``x`` and the parameters' leading axes, ``x``'s dtype.
+
+    Raises:
+      ValueError: if ``a`` and ``b`` differ in their last axis or have none.
+
+    Examples:
+      >>> ja.apl(jnp.array([-2.0, -0.5, 0.5, 2.0]), a=(0.2, -0.3), b=(-1.0, 1.0))
+      Array([-0.70000005, -0.45000002,  0.35      ,  2.        ], dtype=float32)
+
+    References:
+      Agostinelli et al., Learning Activation Functions to Improve Deep Neural Networks,
+      arXiv:1412.6830.
+    """
+    arr = _core.as_array(x, "apl")
+    a = _coefficient_array(a, "apl", "a", 1)
+    b = _coefficient_array(b, "apl", "b", 1)
+    if np.shape(a)[-1] != np.shape(b)[-1]:
+        raise ValueError(f"apl: a and b must have the same number of hinges (last axis), got "
+                         f"shapes {np.shape(a)} and {np.shape(b)}")
+    return _core.apply(_apl, arr, jnp.asarray(a), jnp.asarray(b))
+
+
+register(Entry("apl", apl, "elementwise", r"\max(0,x)+\sum_s a_s\max(0,b_s-x)",
+               r"[x>0]-\sum_s a_s[x<b_s]", monotonic=False, smooth=False,
+               kinks=(Kink(-1.0, 0.3, "hinge b_1 excluded (sample a = (0.2, -0.3), b = (-1, 1))"),
+                      Kink(0.0, 0.3, "relu excluded, as jax.nn"),
+                      Kink(1.0, 1.0, "hinge b_2 excluded")),
+               source="paper", reference="Agostinelli et al. 2014, arXiv:1412.6830",
+               sample={"a": (0.2, -0.3), "b": (-1.0, 1.0)}))
