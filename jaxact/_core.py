@@ -178,8 +178,3 @@ def is_subnormal(x: Array) -> Array:
     bits = jax.lax.bitcast_convert_type(jnp.abs(x), {4: jnp.uint32, 8: jnp.uint64}[x.dtype.itemsize])
     limit = np.asarray(jnp.finfo(x.dtype).smallest_normal, x.dtype).view(bits.dtype)
     return (bits != 0) & (bits < limit)
-
-
-def finite_or(x: Array, safe: float) -> Array:
-    """``x`` where finite, ``safe`` elsewhere: the inner half of a "double where"."""
-    return jnp.where(jnp.isfinite(x), x, safe)

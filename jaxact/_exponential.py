@@ -180,7 +180,7 @@ def _log1mexp_parts(x: Array) -> tuple[Array, Array]:
     y = jnp.where(near, jnp.log(-_math.expm1(-x)), jnp.log1p(-jnp.exp(-x)))
     # Undefined below 0; negative subnormals count as negative although XLA compares
     # them as 0, so the sign bit decides.
-    below = jnp.signbit(x) & (x != 0) | (jnp.signbit(x) & _core.is_subnormal(x))
+    below = jnp.signbit(x) & ((x != 0) | _core.is_subnormal(x))
     return y, jnp.where(below, jnp.nan, jnp.where(x == 0, jnp.inf, 1.0 / _math.expm1(x)))
 
 
