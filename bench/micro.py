@@ -1,11 +1,11 @@
 """Micro-benchmark: jaxact vs jax.nn, forward and forward+VJP, with the copy floor.
 
 A thin wrapper over ``jaxact bench`` (the code lives in ``jaxact/_bench.py`` so that the
-installed console script works anywhere) that writes ``bench/results/<platform>.json``
+installed console script works anywhere) that writes ``bench/results/<platform>-<device>.json``
 next to this script. Run from the repository root::
 
-    python -m bench.micro            # every function jax.nn also has, 2^22 float32
-    python -m bench.micro --quick    # small sizes, few rounds (< 1 minute)
+    python -m bench.micro            # all 77 functions at 2^20 + a 2^10..2^26 ladder
+    python -m bench.micro --quick    # jax.nn's functions, small, few rounds (< 1 min)
     python -m bench.micro --only gelu,softmax --size 1048576 --reps 51
 """
 
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     cli.add_bench_arguments(parser)
     args = parser.parse_args(argv)
-    return cli.run_bench(args, default_out=str(RESULTS / "{platform}.json"))
+    return cli.run_bench(args, default_out=str(RESULTS / "{platform}-{device}.json"))
 
 
 if __name__ == "__main__":

@@ -24,120 +24,20 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.extend import core as jcore
 
-DEFAULT_SIZE = 2**22
-DEFAULT_REPS = 101
+from jaxact._bench_residuals import _full_size, residuals
+from jaxact._bench_residuals import saved_residuals as saved_residuals  # re-exported
+
+# The default suite must finish in < 10 min on a shared 2-core CPU with all 77 functions:
+# 2^20 float32 (4 MiB per array) and 21 rounds take about 3 s per function there.
+DEFAULT_SIZE = 2**20
+DEFAULT_REPS = 21
 QUICK_SIZE = 2**14
 QUICK_REPS = 5
 ROW = 1024  # normalizers and glu work along rows of this length
-_POSITIVE_DOMAIN = frozenset({"log1mexp"})  # defined for x > 0 only
-
-
-# --- residuals ----------------------------------------------------------------------
-
-
-def residuals(f: Callable[..., Any], x: Any) -> list[dict[str, Any]]:
-    """The arrays ``jax.vjp(f, x)`` keeps for the backward pass, with where they come from.
-
-    Tracing only (``x`` may be a ``jax.ShapeDtypeStruct``; nothing is allocated). Each
-    distinct residual appears once, as ``{"shape", "dtype", "size", "depends_on_x",
-    "source"}``. A residual that does not depend on ``x`` (a broadcast constant, a literal)
-    is reported with ``depends_on_x=False``: XLA folds or rematerialises it for free.
-    """
-    closed, out_shape = jax.make_jaxpr(lambda x: jax.vjp(f, x), return_shape=True)(x)
-    jaxpr = closed.jaxpr
-    n_res = len(jax.tree_util.tree_leaves(out_shape[1]))
-    res_vars = jaxpr.outvars[len(jaxpr.outvars) - n_res :] if n_res else []
-    depends = _dependent_vars(jaxpr, [True] * len(jaxpr.invars))
-    producer = {v: e for e in jaxpr.eqns for v in e.outvars}
-    out, seen = [], set()
-    for v in res_vars:
-        if isinstance(v, jcore.Literal) or v in seen:
-            continue
-        seen.add(v)
-        if v in jaxpr.invars:
-            source = "the input x"
-        elif v in producer:
-            eqn = producer[v]
-            name = eqn.params.get("name")
-            source = f"{eqn.primitive}" + (f" {name!r}" if name else "")
-        else:
-            source = "a constant"
-        out.append(
-            {
-                "shape": list(v.aval.shape),
-                "dtype": str(v.aval.dtype),
-                "size": math.prod(v.aval.shape),
-                "depends_on_x": v in depends,
-                "source": source,
-            }
-        )
-    return out
-
-
-def saved_residuals(f: Callable[..., Any], x: Any, *, min_fraction: float = 0.5) -> int:
-    """Number of full-size arrays ``f`` saves for its backward pass at input ``x``.
-
-    Counts the distinct residuals of ``jax.vjp(f, x)`` that depend on ``x`` (the input
-    itself counts: ``f`` forces it to stay alive) and have at least ``min_fraction *
-    x.size`` elements. One half lets the halves that ``glu`` saves count; a normalizer's
-    per-row statistics (``x.size / 1024`` elements) do not. Masks count like any array.
-
-    Args:
-      f: a function of one array.
-      x: an array or ``jax.ShapeDtypeStruct`` (only traced; nothing is allocated).
-      min_fraction: smallest residual, as a fraction of ``x.size``, that counts.
-
-    Returns:
-      The count, an ``int`` >= 0.
-
-    Examples:
-      >>> import jax, jax.numpy as jnp
-      >>> x = jax.ShapeDtypeStruct((1024,), jnp.float32)
-      >>> saved_residuals(lambda x: x * 2, x), saved_residuals(jnp.sin, x)
-      (0, 1)
-    """
-    return len(_full_size(residuals(f, x), math.prod(np.shape(x)), min_fraction))
-
-
-def _full_size(rs: list[dict[str, Any]], size: int, min_fraction: float = 0.5) -> list[Any]:
-    return [r for r in rs if r["depends_on_x"] and r["size"] >= min_fraction * size]
-
-
-def _dependent_vars(jaxpr: Any, in_dep: Sequence[bool]) -> set[Any]:
-    """Vars of ``jaxpr`` that depend on the invars flagged in ``in_dep``.
-
-    Recurses into a sub-jaxpr whose arity matches its equation (jit, custom_jvp_call,
-    closed_call, ...), so a constant built inside a jitted function is not blamed on x;
-    other higher-order primitives are treated conservatively (all outputs depend).
-    """
-    dep = {v for v, d in zip(jaxpr.invars, in_dep, strict=True) if d}
-    for eqn in jaxpr.eqns:
-        flags = [not isinstance(v, jcore.Literal) and v in dep for v in eqn.invars]
-        if not any(flags):
-            continue
-        sub = _matching_subjaxpr(eqn)
-        if sub is None:
-            dep.update(eqn.outvars)
-            continue
-        inner = _dependent_vars(sub, flags)
-        dep.update(o for o, io in zip(eqn.outvars, sub.outvars, strict=True) if io in inner)
-    return dep
-
-
-def _matching_subjaxpr(eqn: Any) -> Any:
-    subs = []
-    for p in eqn.params.values():
-        j = p.jaxpr if isinstance(p, jcore.ClosedJaxpr) else p
-        if isinstance(j, jcore.Jaxpr):
-            subs.append(j)
-    if len(subs) != 1:
-        return None
-    (j,) = subs
-    if len(j.invars) != len(eqn.invars) or len(j.outvars) != len(eqn.outvars):
-        return None
-    return j
+# Launch overhead vs bandwidth: a few representative functions over 2^10..2^26 (x4 steps).
+LADDER = ("relu", "sigmoid", "gelu", "softmax")
+LADDER_SIZES = tuple(4**k for k in range(5, 14))
 
 
 # --- cases --------------------------------------------------------------------------
@@ -145,35 +45,43 @@ def _matching_subjaxpr(eqn: Any) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class Case:
-    """One benchmarked function: jaxact's and the baseline's, called the same way."""
+    """One benchmarked function: jaxact's and the baseline's (``None``: no baseline)."""
 
     name: str
     kind: str
     ours: Callable[..., Any]
-    theirs: Callable[..., Any]
+    theirs: Callable[..., Any] | None
+    domain: tuple[float, float] = (-math.inf, math.inf)
 
 
 def registry_cases(only: Sequence[str] | None = None) -> tuple[list[Case], list[dict[str, str]]]:
-    """Cases for every registry entry with ``source == "jax.nn"`` that jax.nn also has.
+    """Cases for every registry entry (or those in ``only``), each with its baseline.
+
+    An entry whose ``source`` is ``"jax.nn"`` is compared with the jax.nn function of the
+    same name, called with the same arguments; the others are timed against the copy floor
+    only. Required arguments come from the entry's ``sample``; functions with an ``axis``
+    work along rows (``logsumexp`` and ``logmeanexp`` default to the whole array).
 
     Returns:
       ``(cases, skipped)``; ``skipped`` lists ``{"name", "why"}`` for entries left out.
     """
     import jaxact
 
-    wanted = [jaxact.entry(n).name for n in only] if only else jaxact.names(source="jax.nn")
+    wanted = [jaxact.entry(n).name for n in only] if only else jaxact.names()
     cases, skipped = [], []
     for name in wanted:
         e = jaxact.entry(name)
-        theirs = getattr(jax.nn, e.name, None)
-        if theirs is None:
+        theirs = getattr(jax.nn, e.name, None) if e.source == "jax.nn" else None
+        if e.source == "jax.nn" and theirs is None:
             skipped.append({"name": e.name, "why": "jax.nn has no function of this name"})
             continue
-        ours = e.fn
-        if e.kind == "normalizer":  # rows along the last axis (logsumexp defaults to all)
-            ours = functools.partial(ours, axis=-1)
-            theirs = functools.partial(theirs, axis=-1)
-        cases.append(Case(e.name, e.kind, ours, theirs))
+        kw = dict(e.sample)
+        if any(p.name == "axis" for p in e.params) or e.kind == "normalizer":
+            kw["axis"] = -1
+        ours = functools.partial(e.fn, **kw) if kw else e.fn
+        if theirs is not None and kw:
+            theirs = functools.partial(theirs, **kw)
+        cases.append(Case(e.name, e.kind, ours, theirs, tuple(e.domain)))
     return cases, skipped
 
 
@@ -188,9 +96,12 @@ def bench_shape(size: int) -> tuple[int, int]:
     return size // cols, cols
 
 
-def _input(name: str, shape: tuple[int, int]) -> jax.Array:
+def _input(domain: tuple[float, float], shape: tuple[int, int]) -> jax.Array:
     x = 3.0 * jax.random.normal(jax.random.key(0), shape, jnp.float32)
-    return jnp.abs(x) + 0.01 if name in _POSITIVE_DOMAIN else x
+    lo, hi = domain  # a half-line domain (log1mexp: x > 0) gets inputs inside it
+    if math.isfinite(lo):
+        return lo + jnp.abs(x) + 0.01
+    return hi - jnp.abs(x) - 0.01 if math.isfinite(hi) else x
 
 
 def _vjp_fn(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -202,9 +113,12 @@ def _nbytes(*arrays: Any) -> int:
     return sum(a.size * a.dtype.itemsize for a in arrays)
 
 
+_COPY = jax.jit(lambda x, one: x * one)
+
+
 def copy_floor(x: jax.Array) -> tuple[Callable[[], jax.Array], dict[str, Any]]:
     """A jitted ``x * one`` with ``one`` passed at run time, and a check that it copies."""
-    fn = jax.jit(lambda x, one: x * one)
+    fn = _COPY  # one jit for all cases: compiled once per shape, not once per function
     one = jnp.ones((), x.dtype)
     hlo = fn.lower(x, one).compile().as_text() or ""
     y = fn(x, one).block_until_ready()
@@ -230,24 +144,40 @@ def _stats(samples: Sequence[float]) -> dict[str, float]:
     return {"median_ms": 1e3 * med, "iqr_rel": (q75 - q25) / med if med else math.nan}
 
 
+def _compile_s(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """Seconds of the first call (trace, compile, run) of a fresh jit, and its output."""
+    t0 = time.perf_counter()
+    y = jax.block_until_ready(fn(*args))
+    return time.perf_counter() - t0, y
+
+
 def bench_case(case: Case, size: int, reps: int, warmup: int = 2) -> dict[str, Any]:
-    """Times one case (forward, forward+VJP, copy floor), interleaved; returns its record."""
-    x = _input(case.name, bench_shape(size))
-    fwd = {"jaxact": jax.jit(case.ours), "jax.nn": jax.jit(case.theirs)}
-    y = {k: f(x).block_until_ready() for k, f in fwd.items()}
-    g = jnp.ones_like(y["jax.nn"])
-    vjp = {k: _vjp_fn(f) for k, f in (("jaxact", case.ours), ("jax.nn", case.theirs))}
+    """Times one case (forward, forward+VJP, copy floor), interleaved; returns its record.
+
+    Without a baseline (``case.theirs is None``) the ratio fields are absent and only
+    jaxact and the copy floor are timed.
+    """
+    x = _input(case.domain, bench_shape(size))
+    fns = {"jaxact": case.ours} | ({"jax.nn": case.theirs} if case.theirs else {})
+    sides = tuple(fns)
+    fwd = {k: jax.jit(f) for k, f in fns.items()}
+    vjp = {k: _vjp_fn(f) for k, f in fns.items()}
+    compile_s, y = {}, {}
+    for k in sides:
+        compile_s[k], y[k] = _compile_s(fwd[k], x)
+    g = jnp.ones_like(y["jaxact"])
+    for k in sides:
+        compile_s[k + " vjp"], _ = _compile_s(vjp[k], x, g)
     copy, _ = copy_floor(x)
     calls = {("copy", "-"): copy}
-    for k in ("jaxact", "jax.nn"):
+    for k in sides:
         calls["fwd", k] = functools.partial(fwd[k], x)
         calls["vjp", k] = functools.partial(vjp[k], x, g)
     # Each round: the copy, then the fwd pair, then the vjp pair, each pair adjacent (so
     # its ratio sees the same load) and in alternating order (so neither side always
     # follows the same call: an A/A run of jax.nn against itself reads 1.00).
-    ab, ba = ("jaxact", "jax.nn"), ("jax.nn", "jaxact")
-    even = [("copy", "-")] + [(m, k) for m in ("fwd", "vjp") for k in ab]
-    odd = [("copy", "-")] + [(m, k) for m in ("fwd", "vjp") for k in ba]
+    even = [("copy", "-")] + [(m, k) for m in ("fwd", "vjp") for k in sides]
+    odd = [("copy", "-")] + [(m, k) for m in ("fwd", "vjp") for k in reversed(sides)]
     for _ in range(warmup):
         for c in even:
             jax.block_until_ready(calls[c]())
@@ -260,29 +190,30 @@ def bench_case(case: Case, size: int, reps: int, warmup: int = 2) -> dict[str, A
     copy_gbps = nbytes["copy"] / t["copy", "-"] / 1e9
     rec: dict[str, Any] = {"name": case.name, "kind": case.kind, "shape": list(x.shape)}
     rec["out_shape"] = list(y["jaxact"].shape)
+    rec["baseline"] = "jax.nn" if case.theirs else None
+    rec["compile_s"] = compile_s
     rec["copy"] = {**_stats(samples["copy", "-"]), "gbps": copy_gbps, "bytes": nbytes["copy"]}
     rec["copy"]["samples_ms"] = [round(1e3 * s, 4) for s in samples["copy", "-"]]
     for mode in ("fwd", "vjp"):
-        ours, theirs = samples[mode, "jaxact"], samples[mode, "jax.nn"]
-        paired = np.asarray(ours) / np.asarray(theirs)  # same round: drift cancels
         gbps = nbytes[mode] / t[mode, "jaxact"] / 1e9
-        q25, q50, q75 = (float(v) for v in np.percentile(paired, [25, 50, 75]))
-        rec[mode] = {
-            "jaxact": _stats(ours),
-            "jax.nn": _stats(theirs),
-            "ratio": q50,
-            "ratio_p25_p75": [q25, q75],
-            "ratio_of_medians": t[mode, "jaxact"] / t[mode, "jax.nn"],
-            # Low percentiles approximate the unloaded machine when other work shares it.
-            "ratio_of_p10": float(np.percentile(ours, 10) / np.percentile(theirs, 10)),
-            "bytes": nbytes[mode],
-            "gbps": gbps,
-            "frac_of_copy": gbps / copy_gbps,
-            "samples_ms": {k: [round(1e3 * s, 4) for s in samples[mode, k]] for k in fwd},
-        }
+        m: dict[str, Any] = {k: _stats(samples[mode, k]) for k in sides}
+        m |= {"bytes": nbytes[mode], "gbps": gbps, "frac_of_copy": gbps / copy_gbps}
+        m["samples_ms"] = {k: [round(1e3 * s, 4) for s in samples[mode, k]] for k in sides}
+        if case.theirs:
+            ours, theirs = samples[mode, "jaxact"], samples[mode, "jax.nn"]
+            paired = np.asarray(ours) / np.asarray(theirs)  # same round: drift cancels
+            q25, q50, q75 = (float(v) for v in np.percentile(paired, [25, 50, 75]))
+            m |= {
+                "ratio": q50,
+                "ratio_p25_p75": [q25, q75],
+                "ratio_of_medians": t[mode, "jaxact"] / t[mode, "jax.nn"],
+                # Low percentiles approximate the unloaded machine when others share it.
+                "ratio_of_p10": float(np.percentile(ours, 10) / np.percentile(theirs, 10)),
+            }
+        rec[mode] = m
     spec = jax.ShapeDtypeStruct(x.shape, x.dtype)
     rec["residuals"] = {}
-    for k, f in (("jaxact", case.ours), ("jax.nn", case.theirs)):
+    for k, f in fns.items():
         detail = residuals(f, spec)
         full = _full_size(detail, x.size)
         rec["residuals"][k] = len(full)  # == saved_residuals(f, spec)
@@ -295,15 +226,15 @@ def bench_case(case: Case, size: int, reps: int, warmup: int = 2) -> dict[str, A
         rec["residuals"][f"{k}_constant"] = sum(
             1 for r in detail if not r["depends_on_x"] and r["size"] >= x.size / 2
         )
-    # A sanity check that both sides compute the same function (not an accuracy test).
-    ours, theirs = np.asarray(y["jaxact"]), np.asarray(y["jax.nn"])
-    close = np.isclose(ours, theirs, rtol=1e-4, atol=1e-6, equal_nan=True)
-    rec["differs_from_jax.nn"] = {
-        "rtol": 1e-4,
-        "atol": 1e-6,
-        "elements": int(close.size - close.sum()),
-        "max_abs_diff": float(np.nanmax(np.abs(ours - theirs))) if ours.size else 0.0,
-    }
+    if case.theirs:  # a sanity check that both sides compute the same function
+        ours_y, theirs_y = np.asarray(y["jaxact"]), np.asarray(y["jax.nn"])
+        close = np.isclose(ours_y, theirs_y, rtol=1e-4, atol=1e-6, equal_nan=True)
+        rec["differs_from_jax.nn"] = {
+            "rtol": 1e-4,
+            "atol": 1e-6,
+            "elements": int(close.size - close.sum()),
+            "max_abs_diff": float(np.nanmax(np.abs(ours_y - theirs_y))) if ours_y.size else 0.0,
+        }
     return rec
 
 
@@ -319,6 +250,7 @@ def _machine() -> dict[str, Any]:
         models = []
     return {
         "platform": jax.default_backend(),
+        "device": device_slug(),
         "device_kind": jax.devices()[0].device_kind,
         "device_count": jax.device_count(),
         "cpu_count": os.cpu_count(),
@@ -330,15 +262,41 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def device_slug() -> str:
+    """A file-name-safe name of the device: the CPU model on a CPU, else the device kind.
+
+    Examples:
+      >>> import re
+      >>> bool(re.fullmatch(r"[a-z0-9-]+", device_slug()))
+      True
+    """
+    kind = jax.devices()[0].device_kind
+    if jax.default_backend() == "cpu":
+        try:
+            with open("/proc/cpuinfo") as fh:
+                kind = next(ln.split(":", 1)[1] for ln in fh if ln.startswith("model name"))
+        except (OSError, StopIteration):
+            kind = platform.processor() or platform.machine() or kind
+    words = re.sub(r"\(.*?\)|\b(processor|cpu|core)\b", " ", kind.lower()).split()
+    slug = re.sub(r"[^a-z0-9]+", "-", " ".join(words[:3])).strip("-")
+    return slug or "unknown"
+
+
 def run(
     cases: Sequence[Case],
     *,
     size: int = DEFAULT_SIZE,
     reps: int = DEFAULT_REPS,
     skipped: Sequence[dict[str, str]] = (),
+    ladder: Sequence[Case] = (),
+    ladder_sizes: Sequence[int] = LADDER_SIZES,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Benchmarks ``cases`` and returns the JSON-ready result (see ``format_table``)."""
+    """Benchmarks ``cases`` at ``size``, then ``ladder`` at each of ``ladder_sizes``.
+
+    Returns the JSON-ready result that ``jaxact.cli.format_bench`` prints; the ladder
+    records keep medians, ratios and GB/s only (no samples or residual details).
+    """
     t0 = time.perf_counter()
     load0 = os.getloadavg() if hasattr(os, "getloadavg") else None
     records = []
@@ -346,6 +304,21 @@ def run(
         if progress:
             progress(f"[{i + 1}/{len(cases)}] {case.name}")
         records.append(bench_case(case, size, reps))
+    steps = []
+    for case in ladder:
+        for n in ladder_sizes:
+            if progress:
+                progress(f"[ladder] {case.name} {n}")
+            # Fewer rounds above the main size: a 2^26 round costs 64x a 2^20 one.
+            n_reps = min(reps, max(5, reps * size // n))
+            rec = bench_case(case, n, n_reps)
+            slim = {k: rec[k] for k in ("name", "shape", "compile_s")}
+            slim |= {"size": n, "reps": n_reps}
+            slim["copy_gbps"] = rec["copy"]["gbps"]
+            for mode in ("fwd", "vjp"):
+                m = rec[mode]
+                slim[mode] = {k: v for k, v in m.items() if k not in ("samples_ms", "bytes")}
+            steps.append(slim)
     return {
         "schema": 1,
         **_machine(),
@@ -358,6 +331,7 @@ def run(
         "loadavg_start_end": [load0, os.getloadavg() if load0 else None],
         "wall_s": time.perf_counter() - t0,
         "results": records,
+        "ladder": steps,
         "skipped": list(skipped),
     }
 

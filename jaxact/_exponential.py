@@ -207,7 +207,7 @@ def log1mexp(x: ArrayLike) -> Array:
       Array([-6.9082551e+00, -4.5867515e-01, -2.0611537e-09], dtype=float32)
 
     References:
-      Maechler, Accurately Computing log(1 - exp(-|a|)), Rmpfr vignette, 2012.
+      Maechler, Accurately Computing ``log(1 - exp(-|a|))``, Rmpfr vignette, 2012.
     """
     return _core.apply(_log1mexp, _core.as_array(x, "log1mexp"))
 

@@ -76,14 +76,14 @@ def test_bench_shape():
 def test_bench_quick_smoke(tmp_path, capsys):
     out = tmp_path / "res.json"
     argv = ["bench", "--quick", "--only", "relu,sigmoid", "--size", "2048", "--reps", "3"]
-    assert cli.main([*argv, "--out", str(out)]) == 0
+    assert cli.main([*argv, "--out", str(out), "--no-plots"]) == 0
     table = capsys.readouterr().out
     for col in cli.BENCH_COLUMNS:
         assert col in table
     assert "relu" in table and "sigmoid" in table and f"wrote {out}" in table
 
     result = json.loads(out.read_text())
-    for key in ("platform", "device_kind", "jax", "jaxlib", "date", "size", "reps", "results"):
+    for key in ("platform", "device", "jax", "jaxlib", "date", "size", "reps", "results"):
         assert key in result
     assert result["platform"] == jax.default_backend()
     assert result["size"] == 2048 and result["reps"] == 3 and result["quick"] is True
@@ -101,6 +101,32 @@ def test_bench_quick_smoke(tmp_path, capsys):
         assert isinstance(r["residuals"]["jax.nn"], int)
         assert r["residuals"]["jax.nn_constant"] >= 0
         assert r["differs_from_jax.nn"]["elements"] == 0
+        assert r["baseline"] == "jax.nn" and r["compile_s"]["jaxact"] > 0
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_registry_cases_cover_every_function():
+    cases, skipped = _bench.registry_cases()
+    assert [c.name for c in cases] == jaxact.names() and not skipped
+    with_nn = {c.name for c in cases if c.theirs is not None}
+    assert with_nn == set(jaxact.names(source="jax.nn"))
+
+
+def test_bench_without_baseline_and_plots(tmp_path, capsys):
+    # prelu needs its sample alpha, crelu doubles the width, log1mexp needs x > 0.
+    out = tmp_path / "res.json"
+    argv = ["bench", "--only", "prelu,crelu,log1mexp", "--size", "2048", "--reps", "3"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'res-ratio.png'}, {tmp_path / 'res-floor.png'}" in table
+    result = json.loads(out.read_text())
+    prelu, crelu, log1mexp = result["results"]
+    assert prelu["baseline"] is None and "ratio" not in prelu["fwd"]
+    assert "jax.nn" not in prelu["residuals"] and "differs_from_jax.nn" not in prelu
+    assert crelu["out_shape"] == [2, 2048]
+    assert log1mexp["baseline"] == "jax.nn"
+    assert log1mexp["differs_from_jax.nn"]["elements"] == 0  # finite inputs, same values
+    assert (tmp_path / "res-floor.png").stat().st_size > 0
 
 
 def test_bench_resolves_aliases():
@@ -140,3 +166,26 @@ def test_micro_script_help():
     )
     assert proc.returncode == 0, proc.stderr
     assert "--quick" in proc.stdout and "bench/results" in proc.stdout
+    assert "--no-plots" in proc.stdout
+
+
+def test_plots_skipped_without_matplotlib(tmp_path, monkeypatch, capsys):
+    from jaxact import _bench_plot
+
+    monkeypatch.setattr(_bench_plot, "have_matplotlib", lambda: False)
+    argv = ["bench", "--only", "relu", "--size", "2048", "--reps", "3"]
+    assert cli.main([*argv, "--out", str(tmp_path / "r.json")]) == 0
+    assert "plots skipped: matplotlib is not installed" in capsys.readouterr().out
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_run_size_ladder():
+    cases, _ = _bench.registry_cases(["relu"])
+    result = _bench.run(cases, size=2048, reps=3, ladder=cases, ladder_sizes=(1024, 4096))
+    assert [(r["name"], r["size"], r["shape"]) for r in result["ladder"]] == [
+        ("relu", 1024, [1, 1024]),
+        ("relu", 4096, [4, 1024]),
+    ]
+    for r in result["ladder"]:
+        assert r["copy_gbps"] > 0 and r["fwd"]["ratio"] > 0 and "samples_ms" not in r["vjp"]
+    assert _bench.LADDER_SIZES[0] == 2**10 and _bench.LADDER_SIZES[-1] == 2**26
