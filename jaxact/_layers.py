@@ -113,6 +113,17 @@ def rational_spec(approx: str, degrees: tuple[int, int]) -> LayerSpec:
     )
 
 
+def initializers(
+    spec: LayerSpec, param_init: Mapping[str, Initializer] | None
+) -> dict[str, Initializer]:
+    """Each parameter's initialiser: from ``param_init`` where given, else the table's."""
+    given = dict(param_init or {})
+    unknown = set(given) - {p.name for p in spec.params}
+    if unknown:
+        raise ValueError(f"param_init names unknown parameters {sorted(unknown)}")
+    return {p.name: given.get(p.name, p.init) for p in spec.params}
+
+
 def param_shape(p: ParamSpec, num_parameters: int) -> tuple[int, ...]:
     """Scalar (``num_parameters == 1``) or one value per channel of the last axis."""
     if num_parameters < 1:

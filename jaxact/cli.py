@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jaxact._registry import Kind
+from jaxact._table import fixed_width
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,18 +121,7 @@ def _entry_row(e: Any, *, as_text: bool = True) -> dict[str, Any]:
 def format_registry(entries: Sequence[Any]) -> str:
     """Registry entries as a fixed-width table (columns ``LIST_COLUMNS``)."""
     rows = [LIST_COLUMNS] + [tuple(_entry_row(e)[c] for c in LIST_COLUMNS) for e in entries]
-    return _table(rows, numeric=())
-
-
-def _table(rows: Sequence[Sequence[str]], numeric: Sequence[int]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for r in rows:
-        pairs = enumerate(zip(r, widths, strict=True))
-        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in pairs]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "-" * max(map(len, lines)))
-    return "\n".join(lines)
+    return fixed_width(rows, numeric=())
 
 
 # --- jaxact bench ---------------------------------------------------------------------
@@ -347,7 +337,7 @@ def format_bench(result: dict[str, Any]) -> str:
         ]
         if slow:
             tail.append(f"{mark} {why} {SLOW:.2f}x jax.nn: {', '.join(slow)}")
-    return "\n".join([head, _table(rows, numeric=range(1, len(BENCH_COLUMNS))), *tail])
+    return "\n".join([head, fixed_width(rows, numeric=range(1, len(BENCH_COLUMNS))), *tail])
 
 
 # --- jaxact train ---------------------------------------------------------------------

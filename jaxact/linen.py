@@ -74,14 +74,11 @@ class _Learnable(nn.Module):
     @nn.compact
     def __call__(self, x: ArrayLike) -> Array:
         spec = self.spec()
-        inits = dict(self.param_init or {})
-        unknown = set(inits) - {p.name for p in spec.params}
-        if unknown:
-            raise ValueError(f"param_init names unknown parameters {sorted(unknown)}")
+        inits = _layers.initializers(spec, self.param_init)
         params = {
             p.name: self.param(
                 p.name,
-                inits.get(p.name, p.init),
+                inits[p.name],
                 _layers.param_shape(p, self.num_parameters),
                 self.param_dtype,
             )

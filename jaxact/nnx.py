@@ -72,12 +72,9 @@ class _Learnable(nnx.Module):
     ) -> None:
         self.num_parameters, self.axis, self.dtype = num_parameters, axis, dtype
         spec = self.spec()
-        inits = dict(param_init or {})
-        unknown = set(inits) - {p.name for p in spec.params}
-        if unknown:
-            raise ValueError(f"param_init names unknown parameters {sorted(unknown)}")
+        inits = _layers.initializers(spec, param_init)
         for p in spec.params:
-            value = inits.get(p.name, p.init)(
+            value = inits[p.name](
                 rngs.params(), _layers.param_shape(p, num_parameters), param_dtype
             )
             setattr(self, p.name, nnx.Param(value))

@@ -10,6 +10,8 @@ from typing import Any
 
 import jax
 
+from jaxact._table import fixed_width
+
 
 def environment() -> dict[str, Any]:
     """Versions and device of this process."""
@@ -54,16 +56,7 @@ def table(runs: list[dict[str, Any]]) -> str:
                 f"{ips:.0f}",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = [
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in rows
-    ]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    return fixed_width(rows, numeric=range(1, len(head)))
 
 
 def write_results(
