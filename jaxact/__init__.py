@@ -46,9 +46,9 @@ from jaxact._logistic import soft_sign as soft_sign
 from jaxact._logistic import softplus as softplus
 from jaxact._logistic import squareplus as squareplus
 from jaxact._logistic import tanh as tanh
-from jaxact._normalizers import log_softmax as log_softmax
 from jaxact._logsumexp import logmeanexp as logmeanexp
 from jaxact._logsumexp import logsumexp as logsumexp
+from jaxact._normalizers import log_softmax as log_softmax
 from jaxact._normalizers import softmax as softmax
 from jaxact._normalizers import softmin as softmin
 from jaxact._piecewise import hard_sigmoid as hard_sigmoid

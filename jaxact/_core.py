@@ -99,7 +99,7 @@ def _body(x: Array, *traced: Any, kernel: Callable[..., Array], static: Any,
     return jax.tree.map(lambda y: y.astype(dtype), out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _jitted(kernel: Callable[..., Array], static: Any, fixed: Any, nparams: int) -> Any:
     # One jitted function per kernel, static options and Python-number parameters: calls
     # take jit's fast path, and XLA folds the constants (alpha = 1 costs nothing).
@@ -143,6 +143,16 @@ def normalize_axis(axis: int | Sequence[int] | None, ndim: int, fn: str) -> tupl
 # --- exact-arithmetic helpers -------------------------------------------------------
 # Error-free transformations (Dekker, Knuth) let a float32 kernel carry the rounding
 # error of a product or a sum; exp(a*b) then stays accurate where a*b is large.
+
+
+def opaque(c: float, like: Array) -> Array:
+    """The constant ``c`` behind an optimization barrier, in ``like``'s dtype.
+
+    XLA's simplifier reassociates constants, e.g. folds ``(1 + r) - 1`` to ``r``, which
+    silently zeroes the error term of ``two_sum(1, r)``; it cannot see through the barrier,
+    which costs nothing at run time.
+    """
+    return jax.lax.optimization_barrier(jnp.asarray(c, like.dtype))
 
 
 def two_prod(a: Array, b: Array) -> tuple[Array, Array]:

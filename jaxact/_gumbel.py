@@ -34,7 +34,7 @@ def _check_key(key: Any) -> None:
     typed = isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
     raw = (isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32
            and key.shape == (2,))
-    if not (typed and key.shape == () or raw):
+    if not ((typed and key.shape == ()) or raw):
         shown = f"{key.dtype}{list(key.shape)}" if hasattr(key, "shape") else type(key).__name__
         raise TypeError(f"gumbel_softmax: argument 'key' must be one PRNG key "
                         f"(jax.random.key(seed)), got {shown}")

@@ -29,7 +29,7 @@ def _log1p(v: Array) -> Array:
     1 + v is formed exactly as u + lo (two_sum); log(u) + lo/u. The 1 is opaque: XLA
     would otherwise fold (1 + v) - 1 back into v and lose the compensation.
     """
-    u, lo = _core.two_sum(_special._opaque(1.0, v), v)
+    u, lo = _core.two_sum(_core.opaque(1.0, v), v)
     return jnp.log(u) + lo / u
 
 

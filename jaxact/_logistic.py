@@ -116,7 +116,7 @@ def _softplus_threshold_parts(x: Array, beta: Array, *, threshold: float) -> tup
     return jnp.where(linear, x, y), jnp.where(linear, 1.0, dx), jnp.where(linear, 0.0, dbeta)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _softplus_threshold(threshold: float) -> jax.custom_jvp:
     # One kernel per threshold value: jit's cache is keyed on the kernel object.
     return _math.elementwise(

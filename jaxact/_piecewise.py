@@ -223,11 +223,12 @@ register(Entry("relu6", relu6, "elementwise", r"\min(\max(x,0),6)", r"[0<x<6]", 
 
 
 def _leaky_relu_parts(x: Array, slope: Array) -> tuple[Array, Array, Array]:
-    pos = x >= 0
-    # x * 1 rather than x: a subnormal x compares as 0 (XLA flushes it) and must not
-    # pass through unscaled on the x >= 0 side.
+    pos = x >= 0  # the derivative's side: 1 at 0, as jax.nn
     gain = jnp.where(pos, 1.0, slope)
-    return x * gain, gain, jnp.where(pos, 0.0, x)
+    # The value selects on x > 0: a subnormal x may compare as 0 (denormals-are-zero)
+    # and must then not pass through unscaled. (x * gain is no remedy: the compiler may
+    # rewrite x * select(c, 1, s) as select(c, x, x * s).)
+    return jnp.where(x > 0, x, x * slope), gain, jnp.where(pos, 0.0, x)
 
 
 _leaky_relu = _math.elementwise(_leaky_relu_parts)

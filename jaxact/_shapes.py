@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math, _special
+from jaxact import _core, _math
 from jaxact._registry import Entry, Kink, register
 from jaxact._smooth import _far
 
@@ -127,7 +127,7 @@ def _elish_parts(x: Array) -> tuple[Array, Array]:
     # its zero at e = sqrt2 - 1 is a difference of e and a double-float constant.
     em1 = _math.expm1(jnp.minimum(xc, 0.0))
     y_neg = (em1 * (m * r)) * k
-    gap = (e - _SQRT2M1[0]) - _special._opaque(_SQRT2M1[1], x)
+    gap = (e - _SQRT2M1[0]) - _core.opaque(_SQRT2M1[1], x)
     d_neg = (((m * r) * r) * (gap * (e + (math.sqrt(2.0) + 1.0)))) * k
     return jnp.where(pos, y_pos, y_neg), jnp.where(pos, d_pos, d_neg)
 

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math, _special
+from jaxact import _core, _math
 from jaxact._registry import Entry, Param, register
 
 _INF = float("inf")
@@ -49,7 +49,7 @@ def _near_root(x: Array, fit: tuple, lo: Array | float = 0.0) -> tuple[Array, Ar
     if x.dtype == jnp.float64:
         return jnp.zeros(x.shape, bool), x
     (a, b), (head, tail), c, q = fit
-    dx = (x - head) + (lo - _special._opaque(tail, x))
+    dx = (x - head) + (lo - _core.opaque(tail, x))
     return (x >= a) & (x <= b), dx * _math.polyval(q, x - c)
 
 

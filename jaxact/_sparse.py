@@ -25,7 +25,7 @@ from jax import Array
 from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 
-from jaxact import _core
+from jaxact import _core, _dword
 from jaxact._normalizers import Axis, mask_array, prepare, softmax_core
 from jaxact._registry import Entry, Param, register
 
@@ -101,15 +101,16 @@ def _sum2(hi: Array, lo: Array) -> tuple[Array, Array]:
 
 
 def _power_threshold(zh: Array, zl: Array, tau: Array, beta: Array | float | None,
-                     mask: Array) -> Array:
+                     mask: Array, beta_lo: Array | float = 0.0) -> Array:
     """``[z - τ]_+^β`` for ``z = zh + zl``, with ``τ`` refined by one Newton step.
 
     A small p_i has relative error β δτ / (z_i - τ) for an error δτ in τ, far above its
     own conditioning, so τ must be known beyond working precision: the residual Σ p - 1
     is summed in double-word arithmetic from ``u = z - τ`` carried as a pair. For
     ``beta=None`` (β = 2, 1.5-entmax) the squares are exact (``two_prod``), for β = 1
-    (sparsemax) nothing is rounded; otherwise ``uh^β`` is the correctly rounded ``pow``,
-    whose unknown rounding error bounds the result.
+    (sparsemax) nothing is rounded; otherwise ``uh^β`` is a double-word pair
+    (``jaxact._dword``, ~2^-28 relative; β = ``beta + beta_lo``), as float32 ``pow``'s
+    rounding errors would move τ by up to n/2 ulp, and β's by |log u| β ulp.
     """
     uh, err = _core.two_sum(zh, -tau)
     ul = jnp.where(jnp.isfinite(err), err + zl, 0.0)
@@ -120,8 +121,8 @@ def _power_threshold(zh: Array, zl: Array, tau: Array, beta: Array | float | Non
         lo = ql + 2.0 * safe * ul
         slope = 2.0 * jnp.sum(jnp.where(pos, uh, 0.0), -1, keepdims=True)
     else:
-        q = safe**beta
-        lo = q * beta * (ul / safe)
+        q, ql = _dword.pow_pair(safe, beta, beta_lo)
+        lo = ql + q * beta * (ul / safe)
         slope = beta * jnp.sum(jnp.where(pos, q / safe, 0.0), -1, keepdims=True)
     fh, fl = _sum2(jnp.where(pos, q, 0.0), jnp.where(pos, lo, 0.0))
     w = ul - ((fh - 1.0) + fl) / slope  # τ moves up by the Newton step: u = uh + w
@@ -133,7 +134,7 @@ def _power_threshold(zh: Array, zl: Array, tau: Array, beta: Array | float | Non
         # (1 + r)^β to second order, exact to float32 while |β r| <= 2^-8; elsewhere u
         # is within ~2^8 β ulp(τ) of 0, where p is ill-conditioned anyway
         near = pos & (jnp.abs(beta * r) <= 2.0**-8)
-        p = jnp.where(near, q + q * (beta * r) * (1.0 + 0.5 * (beta - 1.0) * r),
+        p = jnp.where(near, q + (ql + q * (beta * r) * (1.0 + 0.5 * (beta - 1.0) * r)),
                       jnp.maximum(jnp.where(near, 1.0, uh + w), 0.0) ** beta)
     return jnp.where(mask, p, 0.0)
 
@@ -188,11 +189,14 @@ def _entmax15_jvp(primals, tangents):
 def _bisect_p(x: Array, alpha: Array, mask: Array, n_iter: int) -> Array:
     """α-entmax for α > 1 by bisection on τ (Blondel et al. 2019), then a Newton step."""
     d, err = _shift(x, mask)
-    a1 = alpha - 1.0
+    # opaque: for a Python alpha, XLA's simplifier would fold β's error term to 0
+    a1 = jax.lax.optimization_barrier(alpha - 1.0)
     # z = (α-1)(x - max) as a pair: the maximum's entry is 0, so τ lies in [-1, 0)
     zh, zl = _core.two_prod(jnp.broadcast_to(a1, d.shape), d)
     zl = jnp.where(jnp.isfinite(zl), zl + a1 * err, 0.0)
     beta = 1.0 / a1
+    bp, bp_lo = _core.two_prod(beta, a1)  # β's rounding error, carried as its low word
+    beta_lo = ((1.0 - bp) - bp_lo) / a1
     n = jnp.sum(mask, -1, keepdims=True).astype(x.dtype)
 
     def halve(_: int, bracket: tuple[Array, Array]) -> tuple[Array, Array]:
@@ -205,7 +209,7 @@ def _bisect_p(x: Array, alpha: Array, mask: Array, n_iter: int) -> Array:
     # Σ p(-1) >= 1 (the maximum alone gives 1) and Σ p(-(1/n)^(α-1)) <= n (1/n) = 1
     lo, hi = jnp.full_like(n, -1.0), -(1.0 / jnp.maximum(n, 1.0)) ** a1
     lo, _ = jax.lax.fori_loop(0, n_iter, halve, (lo, hi))
-    return _nan_if_empty(_power_threshold(zh, zl, lo, beta, mask), zh > lo, mask)
+    return _nan_if_empty(_power_threshold(zh, zl, lo, beta, mask, beta_lo), zh > lo, mask)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(3,))

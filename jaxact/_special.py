@@ -19,7 +19,7 @@ derivative is the derivative of the approximation, accurate to ~1e-6 relative.
 
 XLA's algebraic simplifier reassociates additions of constants ((c1 - a) + c2 becomes
 (c1 + c2) - a, and (c + q) - c becomes q), which destroys compensated sums; constants that
-take part in one go through ``_opaque`` (an optimization barrier the simplifier cannot see
+take part in one go through ``_core.opaque`` (an optimization barrier the simplifier cannot see
 through; it costs nothing at run time).
 """
 
@@ -30,6 +30,8 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 from jax import Array, lax
+
+from jaxact import _core
 
 # ---- constants: printed by tests/reference/fit_erfcx.py (run it to regenerate) -------
 _A0 = (0.7517915368080139, -1.211444988769017e-08)  # zero of gelu' at x = -A0, hi + lo
@@ -92,17 +94,12 @@ def _dispatch(x: Array, f32: _Kernel, f64: _Kernel) -> tuple[Array, Array]:
 # ---- helpers ---------------------------------------------------------------------------
 
 
-def _opaque(c: float, like: Array) -> Array:
-    """The constant ``c`` hidden from XLA's simplifier (see the module docstring)."""
-    return lax.optimization_barrier(jnp.asarray(c, like.dtype))
-
-
 def _split(v: Array) -> tuple[Array, Array]:
     """Veltkamp split ``v = hi + lo``, 12-bit ``hi``; products of two heads are exact.
 
     The factor is opaque so that XLA cannot fold it into a constant factor of ``v``.
     """
-    t = _opaque(4097.0, v) * v
+    t = _core.opaque(4097.0, v) * v
     hi = t - (t - v)
     return hi, v - hi
 
@@ -147,7 +144,7 @@ def _gelu_erf_f32(x: Array) -> tuple[Array, Array]:
     # d = Phi(-|x|) - |x| phi(|x|) = exp(-x^2/2) (h - |x|/sqrt(2 pi)): gelu'(x) for
     # x < 0, 1 - gelu'(x) for x >= 0. Small |x|: (A0 - |x|) K(|x|) exp(-x^2/2) with
     # A0 - |x| exact (Sterbenz near A0); large |x|: |x| exp(-x^2/2) (c - N/x^2), no cancel.
-    da = (_A0[0] - a) + _opaque(_A0[1], x)
+    da = (_A0[0] - a) + _core.opaque(_A0[1], x)
     d_near = (g * da) * _horner(_K, y)
     d_far = -((a * g) * (_INV_SQRT_2PI - n * w)) * scale
     d = jnp.where(near, d_near, d_far)
@@ -179,7 +176,7 @@ def _gelu_tanh_f32(x: Array) -> tuple[Array, Array]:
     # The rest of c3 x^2, all terms ~2^-11 of big, so float32 rounding is harmless:
     # vl xh, (c3 - _C3_HEAD) xh^2, and c3 (x^2 - xh^2) with x^2 - xh^2 = (xh + x) xl.
     rest = (vl * xh + _C3_TAIL * xh2) + _C3 * ((xh + xc) * xl)
-    c1 = _opaque(_C1[0], x)
+    c1 = _core.opaque(_C1[0], x)
     mh = c1 + big  # m = c1 + c3 x^2 = mh + ml (two_sum)
     bb = mh - c1
     ml = ((c1 - (mh - bb)) + (big - bb)) + (rest + _C1[1])
@@ -198,7 +195,7 @@ def _gelu_tanh_f32(x: Array) -> tuple[Array, Array]:
     scale = jnp.where(far, 2.0**-8, 1.0)
     e_true = e * scale
     # r = s(|w|) = 1/(1 + E) with the rounding of 1 + E compensated (Fast2Sum, E <= 1).
-    one = _opaque(1.0, x)
+    one = _core.opaque(1.0, x)
     s = one + e_true
     s_lo = e_true - (s - one)
     r0 = 1.0 / s
@@ -217,7 +214,7 @@ def _gelu_tanh_f32(x: Array) -> tuple[Array, Array]:
     deriv = ((num * r) * gate) * scale
     # Near its zero X0 the bracket cancels: (x - X0) T(x) there, x - X0_hi exact (Sterbenz).
     local = (xc >= _TA) & (xc <= _TB)
-    dx0 = (xc - _X0[0]) - _opaque(_X0[1], x)
+    dx0 = (xc - _X0[0]) - _core.opaque(_X0[1], x)
     deriv = jnp.where(local, dx0 * _horner(_T, xc - _TC), deriv)
     return value, deriv
 

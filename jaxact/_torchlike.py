@@ -156,7 +156,8 @@ register(Entry("rrelu", rrelu, "elementwise", r"\begin{cases}x&x\ge0\\ a x&x<0\e
 
 @jax.custom_jvp
 def _prelu(x: Array, alpha: Array) -> Array:
-    return x * jnp.where(x >= 0, 1.0, alpha)  # x * 1: a flushed subnormal stays flushed
+    # x > 0 (as in leaky_relu): a subnormal x may compare as 0 and must not pass unscaled
+    return jnp.where(x > 0, x, alpha * x)
 
 
 def _prelu_jvp(primals: tuple[Array, Array], tangents: tuple[Any, Any]) -> tuple[Array, Array]:
@@ -165,7 +166,7 @@ def _prelu_jvp(primals: tuple[Array, Array], tangents: tuple[Any, Any]) -> tuple
     x, alpha = primals
     tx, ta = tangents
     pos = x >= 0
-    y = x * jnp.where(pos, 1.0, alpha)
+    y = _prelu(x, alpha)
     out = jnp.zeros_like(y)
     if not isinstance(tx, SymbolicZero):
         out = jnp.where(pos, tx, alpha * tx)

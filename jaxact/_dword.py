@@ -1,0 +1,92 @@
+"""``u^β`` as a double-word pair ``(hi, lo)``, for residuals that must beat float32.
+
+α-entmax refines its threshold by a Newton step on Σ u_i^β - 1. XLA's ``pow`` is
+correctly rounded, but its rounding error is unknown, and n of those errors in the
+residual move every small p_i (see ``jaxact._sparse``). Here ``u^β = exp(β log u)`` is
+carried in double-word arithmetic: ``log`` by the atanh series of a reduced argument
+and ``exp`` by a Taylor series after an exact ln 2 reduction, both with their leading
+terms as exact pairs and only small tails rounded, which leaves ~2^-28 relative error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from jaxact._core import opaque, two_prod, two_sum
+
+# constants next to a value go through ``opaque``: XLA would fold (1 + r) - 1 to r
+# ln 2 to 15 bits, so that k * _LN2_HI is exact for |k| < 2^9, plus the rest
+_LN2_HI = float(np.float32(round(math.log(2.0) * 2.0**15) / 2.0**15))
+_LN2_LO = float(np.float32(math.log(2.0) - _LN2_HI))
+# atanh tail: log m = 2s + 2s^3 (1/3 + s^2/5 + ...), |s| <= 0.172; exp tail: e^r = 1 + r
+# + r^2/2 + r^3 (1/6 + r/24 + ...), |r| <= 0.35; each truncated below 2^-32 of the result.
+_LOG_TAIL = tuple(1.0 / (2 * k + 3) for k in range(5))
+_EXP_TAIL = tuple(1.0 / math.factorial(k + 3) for k in range(8))
+
+
+def _poly(coeffs: tuple[float, ...], z: Array) -> Array:
+    acc = jnp.full_like(z, coeffs[-1])
+    for c in coeffs[-2::-1]:
+        acc = acc * z + c
+    return acc
+
+
+def _log_pair(u: Array) -> tuple[Array, Array]:
+    """``log u`` as a pair, for positive normal float32 ``u``."""
+    m, e = jnp.frexp(u)  # u = m 2^e, m in [1/2, 1): move m to [1/sqrt 2, sqrt 2)
+    low = m < math.sqrt(0.5)
+    m = jnp.where(low, 2.0 * m, m)
+    e = (e - low).astype(u.dtype)
+    # s = (m - 1) / (m + 1) as a pair; m - 1 is exact (Sterbenz), m + 1 is a pair
+    num = m - 1.0
+    den, den_lo = two_sum(m, opaque(1.0, m))
+    s = num / den
+    p, p_lo = two_prod(s, den)
+    s_lo = (((num - p) - p_lo) - s * den_lo) / den
+    z = s * s
+    tail = 2.0 * s * z * _poly(_LOG_TAIL, z)
+    hi, lo = two_sum(2.0 * s, tail)
+    lo = lo + 2.0 * s_lo
+    # + e ln 2 (exact high part; |log m| <= 0.35 < ln 2, so no cancellation for e != 0)
+    hi, lo2 = two_sum(e * _LN2_HI, hi)
+    return hi, lo2 + (lo + e * _LN2_LO)
+
+
+def _exp_pair(y: Array, y_lo: Array) -> tuple[Array, Array]:
+    """``exp(y + y_lo)`` as a pair, for ``y`` below float32's overflow threshold."""
+    k = jnp.round(y * (1.0 / math.log(2.0)))
+    r, r_lo = two_sum(y, -k * _LN2_HI)
+    r_lo = r_lo + (y_lo - k * _LN2_LO)
+    r, r_lo = two_sum(r, r_lo)
+    # 1 + r + r^2/2 as exact pairs (two_sum, two_prod); only the tail r^3/6 + ... rounds
+    sq, sq_lo = two_prod(r, r)
+    a, a_lo = two_sum(opaque(1.0, r), r)
+    hi, b_lo = two_sum(a, 0.5 * sq)
+    tail = r * sq * _poly(_EXP_TAIL, r) + r_lo * (1.0 + r)
+    hi, lo2 = two_sum(hi, (a_lo + b_lo) + (0.5 * sq_lo + tail))
+    # 2^k in two factors: each stays a normal float32 for k in [-252, 254]
+    k1 = jnp.floor(0.5 * k)
+    scale = jnp.ldexp(jnp.ones_like(y), k1.astype(jnp.int32)) * jnp.ldexp(
+        jnp.ones_like(y), (k - k1).astype(jnp.int32)
+    )
+    return hi * scale, lo2 * scale
+
+
+def pow_pair(u: Array, beta: Array, beta_lo: Array | float = 0.0) -> tuple[Array, Array]:
+    """``u^(β + β_lo)`` as a pair ``(hi, lo)``, for positive normal float32 ``u``.
+
+    ``hi + lo`` is within ~2^-28 relative while ``lo`` stays a normal float32 (results
+    above ~1e-28); ``beta`` is a float32 scalar or array, ``beta_lo`` its low word.
+
+    Examples:
+      >>> hi, lo = pow_pair(jnp.float32(3.0), jnp.float32(0.5))
+      >>> print(float(hi) + float(lo) - 3.0**0.5 < 1e-15)
+      True
+    """
+    lh, ll = _log_pair(u)
+    y, y_lo = two_prod(jnp.broadcast_to(beta, lh.shape).astype(u.dtype), lh)
+    return _exp_pair(y, y_lo + (beta * ll + beta_lo * lh))
