@@ -17,7 +17,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from jaxact import _core, _math
-from jaxact._normalizers import Axis, masked, prepare, rest_of, shift, softmax_core
+from jaxact._normalizers import Axis, masked, prepare, rest_of, row_sum, shift, softmax_core
 from jaxact._registry import Entry, Param, register
 
 
@@ -27,16 +27,16 @@ def _lse_value(a: Array, b: Array | None, mask: Array | None, axis: tuple[int, .
         lse = m + jnp.log1p(rest_of(d, err, top, axis)[1])
         lse = jnp.where(jnp.isfinite(m_raw), lse, m_raw)  # +-inf and nan pass through
         return lse, jnp.where(jnp.isnan(lse), lse, 1.0)
-    s = jnp.sum(masked(b * (jnp.exp(d) * (1.0 + err)), mask), axis, keepdims=True)
+    s = row_sum(masked(b * (jnp.exp(d) * (1.0 + err)), mask), axis)
     lse = jnp.where(m_raw == jnp.inf, jnp.inf, m + jnp.log(jnp.abs(s)))
     return lse, jnp.sign(s)
 
 
 def _weights(a: Array, b: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
     """b e^a / sum(b e^a) (signed), from the exactly shifted exponents."""
-    _, m, d, err, _ = shift(a, mask, axis)
+    _, _, d, err, _ = shift(a, mask, axis)
     e = masked(b * (jnp.exp(d) * (1.0 + err)), mask)
-    s = jnp.sum(e, axis, keepdims=True)
+    s = row_sum(e, axis)
     return jnp.where(s != 0, e / jnp.where(s != 0, s, 1.0), 0.0)
 
 
@@ -48,16 +48,16 @@ def _lse(a: Array, b: Array | None, mask: Array | None, axis: tuple[int, ...]):
 @_lse.defjvp
 def _lse_jvp(axis, primals, tangents):
     (a, b, mask), (ta, tb, _) = primals, tangents
-    out = _lse(a, b, mask, axis)
     # d lse = sum(w da) + sum(w / b db), w = b e^a / sum(b e^a): the softmax when b is
     # None, computed from the exactly shifted exponents, not as exp(a - lse).
+    out = _lse(a, b, mask, axis)
     if b is None:
-        dot = jnp.sum(softmax_core(a, mask, axis) * masked(ta, mask), axis, keepdims=True)
+        dot = row_sum(softmax_core(a, mask, axis) * masked(ta, mask), axis)
     else:
         w = _weights(a, b, mask, axis)
-        dot = jnp.sum(w * masked(ta, mask), axis, keepdims=True)
-        dot = dot + jnp.sum(_weights(a, jnp.ones_like(b), mask, axis) * masked(tb, mask),
-                            axis, keepdims=True) * _ratio(a, b, mask, axis)
+        dot = row_sum(w * masked(ta, mask), axis)
+        dot = dot + row_sum(_weights(a, jnp.ones_like(b), mask, axis) * masked(tb, mask),
+                            axis) * _ratio(a, b, mask, axis)
     return out, (dot, jnp.zeros_like(out[1]))
 
 
@@ -65,7 +65,7 @@ def _ratio(a: Array, b: Array, mask: Array | None, axis: tuple[int, ...]) -> Arr
     """sum(e^a) / sum(b e^a), turning softmax weights into the weights of b."""
     _, _, d, _, _ = shift(a, mask, axis)
     e = masked(jnp.exp(d), mask)
-    return jnp.sum(e, axis, keepdims=True) / jnp.sum(b * e, axis, keepdims=True)
+    return row_sum(e, axis) / row_sum(b * e, axis)
 
 
 def _logsumexp_kernel(a: Array, b: Array | None, where: Array | None, *,
@@ -88,7 +88,7 @@ def _lme(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
         n = jnp.asarray(math.prod(x.shape[i] for i in axis), x.dtype)
     else:
         n = jnp.sum(mask, axis, keepdims=True).astype(x.dtype)
-    below = jnp.sum(masked(_expm1_nonpositive(d) + err * e, mask), axis, keepdims=True) / n
+    below = row_sum(masked(_expm1_nonpositive(d) + err * e, mask), axis) / n
     mean = (1.0 + rest_of(d, err, top, axis)[1]) / n
     # mean - 1 = below: log1p(below) where the mean is near 1, log(mean) where it is not.
     # m + log1p(u) is summed as (m + u) + (log1p(u) - u): m + u is exact when they
@@ -104,7 +104,7 @@ def _lme(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
 def _lme_jvp(axis, primals, tangents):
     (x, mask), (t, _) = primals, tangents
     p = softmax_core(x, mask, axis)
-    return _lme(x, mask, axis), jnp.sum(p * masked(t, mask), axis, keepdims=True)
+    return _lme(x, mask, axis), row_sum(p * masked(t, mask), axis)
 
 
 def _logmeanexp_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> Array:

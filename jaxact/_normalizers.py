@@ -7,10 +7,9 @@ returns. ``x - max`` is carried with its exact rounding error, which ``exp`` wou
 amplify for entries far below the maximum. The derivative rules are written in
 terms of the softmax, the one full-size residual saved for the backward pass.
 
-Speed: between the input and the row sums only min, max, add, multiply and exp
-appear (the "is it the maximum" test is ``1 - min(1, -d / tiny)``, not a compare):
-XLA's CPU backend fuses such a producer into its reduction, while a compare or
-select there would cost a separate full pass over memory.
+Speed: the row sums go through ``row_sum`` (a GEMV on CPU) and the derivative rules
+broadcast through ``spread``, whose transpose is again ``row_sum``. softmax needs no
+separate maxima: 1 / (1 + rest) does not cancel, so it divides by the plain sum.
 """
 
 from __future__ import annotations
@@ -50,11 +49,56 @@ def shift(x: Array, mask: Array | None, axis: tuple[int, ...]) -> tuple[Array, .
     return m_raw, m, d, err, top
 
 
+def _trailing(shape: tuple[int, ...], axis: tuple[int, ...]) -> int | None:
+    """The size of the reduced slice when ``axis`` are the trailing axes, else None."""
+    k = len(shape) - len(axis)
+    if tuple(sorted(axis)) != tuple(range(k, len(shape))) or math.prod(shape) == 0:
+        return None
+    return math.prod(shape[k:])
+
+
+def _ones(like: Array, shape: tuple[int, ...]) -> Array:
+    # opaque: XLA's simplifier rewrites a product with constant ones into a reduction
+    return jnp.broadcast_to(_core.opaque(1.0, like), shape)
+
+
+def row_sum(a: Array, axis: tuple[int, ...]) -> Array:
+    """``jnp.sum(a, axis, keepdims=True)``; over trailing axes on CPU, a matrix-vector product.
+
+    XLA's CPU reductions (YNNPACK) run the elementwise producers fused into them several
+    times slower than its plain loops do; a product with a vector of ones gets a plain
+    loop for the producer and a GEMV for the sum (float32 accumulation either way, full
+    precision requested).
+    """
+    n = _trailing(a.shape, axis)
+    if n is None:
+        return jnp.sum(a, axis, keepdims=True)
+    gemv = lambda r: jnp.dot(r, _ones(r, (n,)), precision=jax.lax.Precision.HIGHEST)
+    total = jax.lax.platform_dependent(a.reshape(-1, n), cpu=gemv,
+                                       default=lambda r: jnp.sum(r, 1))
+    return total.reshape(tuple(1 if i in axis else k for i, k in enumerate(a.shape)))
+
+
+def spread(s: Array, shape: tuple[int, ...], axis: tuple[int, ...]) -> Array:
+    """``s`` (kept axes) broadcast to ``shape``, written so that its transpose is ``row_sum``.
+
+    Reverse mode turns a plain broadcast into a reduction (the slow kind on CPU, see
+    ``row_sum``); an outer product with ones turns into a product with ones.
+    """
+    n = _trailing(shape, axis)
+    if n is None:
+        return jnp.broadcast_to(s, shape)
+    outer = lambda c: jnp.dot(c, _ones(c, (1, n)), precision=jax.lax.Precision.HIGHEST)
+    out = jax.lax.platform_dependent(s.reshape(-1, 1), cpu=outer,
+                                     default=lambda c: jnp.broadcast_to(c, (c.shape[0], n)))
+    return out.reshape(shape)
+
+
 def rest_of(d: Array, err: Array, top: Array, axis: tuple[int, ...]) -> tuple[Array, Array]:
     """``(exp(x - m), sum(exp(x - m)) - 1)``, the maxima's exact 1s counted, not summed."""
     e = jnp.exp(d) * (1.0 + err)
     ties = jnp.sum(top, axis, keepdims=True)
-    return e, jnp.sum(e * (1.0 - top), axis, keepdims=True) + (ties - 1.0)
+    return e, row_sum(e * (1.0 - top), axis) + (ties - 1.0)
 
 
 def _log_softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
@@ -67,9 +111,11 @@ def _log_softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> A
 
 def softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
     """The softmax over ``mask`` (None: all entries); masked entries are 0."""
-    m_raw, _, d, err, top = shift(x, mask, axis)
-    e, rest = rest_of(d, err, top, axis)
-    y = e * jnp.where(jnp.isfinite(m_raw), 1.0 / (1.0 + rest), jnp.nan)
+    m_raw, _, d, err, _ = shift(x, mask, axis)
+    # Unlike log(1 + rest), 1 / (1 + rest) has no cancellation: the plain sum, maxima
+    # included, is as accurate.
+    e = jnp.exp(d) * (1.0 + err)
+    y = e * jnp.where(jnp.isfinite(m_raw), 1.0 / row_sum(e, axis), jnp.nan)
     return y if mask is None else jnp.where(mask, y, 0.0)
 
 
@@ -88,7 +134,7 @@ def _log_softmax_jvp(axis, primals, tangents):
     y = _log_softmax(x, mask, axis)
     p = jnp.exp(y)  # the softmax: the one residual
     t = masked(t, mask)
-    return y, masked(t - jnp.sum(p * t, axis, keepdims=True), mask)
+    return y, masked(t + spread(-row_sum(p * t, axis), t.shape, axis), mask)
 
 
 def _log_softmax_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> Array:
@@ -106,7 +152,7 @@ def _softmax_jvp(axis, primals, tangents):
     (x, mask), (t, _) = primals, tangents
     y = softmax_core(x, mask, axis)
     t = masked(t, mask)
-    return y, y * (t - jnp.sum(y * t, axis, keepdims=True))
+    return y, y * (t + spread(-row_sum(y * t, axis), t.shape, axis))
 
 
 def _softmax_kernel(x: Array, where: Array | None, *, axis: tuple[int, ...]) -> Array:
