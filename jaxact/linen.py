@@ -1,26 +1,25 @@
 """Learnable activations as Flax linen modules: thin shells over jaxact's pure functions.
 
-Every layer owns only its parameters and calls the pure function (see ``jaxact._layers``
-for the shared table), so outputs and gradients equal those of :mod:`jaxact.nnx` and of the
-function. Common fields: ``num_parameters`` (1: scalar parameters, the default, any input
-shape; ``C``: one value per channel of ``axis``), ``axis`` (default -1, channels-last),
-``param_init`` (mapping parameter name -> initialiser ``init(key, shape, dtype)``),
-``dtype`` (computation dtype; default: result type of input and parameters) and
-``param_dtype`` (default float32).
+Every layer owns only its parameters and calls the pure function, so outputs and gradients
+equal those of :mod:`jaxact.nnx` and of the function. The table layers (all but
+:class:`MetaAcon`, :class:`Maxout` and :class:`Activation`) are described once, in
+``jaxact._layers.SPECS``, and share the arguments ``num_parameters``, ``axis`` and
+``shared_axes`` (the parameters' layout), ``param_init``, ``dtype``, ``param_dtype`` and
+``promote_dtype``. Parameter shapes come from the input at ``init``.
 
 Examples:
-  >>> import flax.linen as nn
+  >>> import jax
+  >>> import jax.numpy as jnp
   >>> import jaxact.linen as jlinen
-  >>> layer = jlinen.PReLU()
-  >>> variables = layer.init(jax.random.key(0), jnp.ones((2, 3)))
-  >>> variables["params"]["alpha"]
-  Array(0.25, dtype=float32)
-  >>> layer.apply(variables, jnp.array([-2.0, 0.0, 3.0]))
-  Array([-0.5,  0. ,  3. ], dtype=float32)
-  >>> rational = jlinen.Rational(approx="gelu")  # PAU (5, 4), starts as a GELU fit
-  >>> v = rational.init(jax.random.key(0), jnp.zeros(3))
-  >>> print(np.round(rational.apply(v, jnp.array([-1.0, 0.0, 1.0])), 2))
-  [-0.16 -0.    0.84]
+  >>> x = jnp.ones((8, 5, 5, 3))  # (N, H, W, C)
+  >>> def alpha_shape(layer):
+  ...     return layer.init(jax.random.key(0), x)["params"]["alpha"].shape
+  >>> alpha_shape(jlinen.PReLU())  # one slope
+  ()
+  >>> alpha_shape(jlinen.PReLU(num_parameters=3))  # per channel of axis=-1
+  (3,)
+  >>> alpha_shape(jlinen.PReLU(shared_axes=(1, 2)))  # Keras: per element, shared over H, W
+  (1, 1, 3)
   >>> sorted(jlinen.LEARNABLE)[:4]
   ['acon_c', 'apl', 'pau', 'pelu']
 """
@@ -32,10 +31,11 @@ from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax.numpy as jnp
+from flax.linen import dtypes
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _layers
+from jaxact import _layers, _layers_doc
 from jaxact._registry import get
 
 __all__ = [
@@ -58,46 +58,68 @@ __all__ = [
 ]
 
 
+# linen's promote_dtype is variadic: promote_dtype(x, *params, dtype=..., inexact=True)
+Promote = Callable[..., Any]
+_CLASSES: dict[str, Any] = {}  # table name -> class, filled as the classes are defined
+
+
 class _Learnable(nn.Module):
-    """Shared shell: creates the table's parameters and calls :func:`jaxact._layers.apply`."""
+    """Shared shell: creates the table's parameters and calls :func:`jaxact._layers.apply`.
+
+    Subclasses name their ``SPECS`` entry in ``spec_name`` and get their docstring from it.
+    """
 
     num_parameters: int = 1
     axis: int = -1
+    shared_axes: int | tuple[int, ...] | None = None
     param_init: Mapping[str, _layers.Initializer] | None = None
     dtype: Any = None
     param_dtype: Any = jnp.float32
+    promote_dtype: Promote = dtypes.promote_dtype
     spec_name: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _layers_doc.register(_CLASSES, cls, "linen")
 
     def spec(self) -> _layers.LayerSpec:
         return _layers.SPECS[self.spec_name]
 
+    def _promote(self, args: tuple[Any, ...], dtype: Any = None) -> tuple[Array, ...]:
+        return tuple(self.promote_dtype(*args, dtype=dtype))
+
     @nn.compact
     def __call__(self, x: ArrayLike) -> Array:
-        spec = self.spec()
+        x, spec = jnp.asarray(x), self.spec()
         inits = _layers.initializers(spec, self.param_init)
+        features = _layers.input_features(x, self.shared_axes)
         params = {
             p.name: self.param(
                 p.name,
                 inits[p.name],
-                _layers.param_shape(p, self.num_parameters),
+                _layers.param_shape(p, self.num_parameters, self.shared_axes, features),
                 self.param_dtype,
             )
             for p in spec.params
         }
         return _layers.apply(
-            spec, x, params, num_parameters=self.num_parameters, axis=self.axis, dtype=self.dtype
+            spec,
+            x,
+            params,
+            promote=self._promote,
+            num_parameters=self.num_parameters,
+            axis=self.axis,
+            shared_axes=self.shared_axes,
+            dtype=self.dtype,
         )
 
 
+# Each table layer: its docstring is written from _layers.SPECS[spec_name].
 class PReLU(_Learnable):
-    """PReLU, :func:`jaxact.prelu`, slope ``alpha`` (init 0.25); torch form: ``axis=1``."""
-
     spec_name = "prelu"
 
 
 class Swish(_Learnable):
-    """Swish / SiLU with learnable ``beta`` (init 1.0), :func:`jaxact.silu`."""
-
     spec_name = "swish"
 
 
@@ -105,60 +127,40 @@ SiLU = Swish
 
 
 class PELU(_Learnable):
-    """Parametric ELU, :func:`jaxact.pelu`, parameters ``a``, ``b`` (init 1.0)."""
-
     spec_name = "pelu"
 
 
 class SReLU(_Learnable):
-    """S-shaped ReLU, :func:`jaxact.srelu`, ``t_left, a_left, t_right, a_right``."""
-
     spec_name = "srelu"
 
 
 class APL(_Learnable):
-    """Adaptive piecewise linear, :func:`jaxact.apl`, two hinges ``a``, ``b``."""
-
     spec_name = "apl"
 
 
 class Snake(_Learnable):
-    """Snake, :func:`jaxact.snake`, frequency ``a`` (init 1.0)."""
-
     spec_name = "snake"
 
 
 class SoftExponential(_Learnable):
-    """Soft exponential, :func:`jaxact.soft_exponential`, ``alpha`` (init 0: identity)."""
-
     spec_name = "soft_exponential"
 
 
 class StarReLU(_Learnable):
-    """StarReLU, :func:`jaxact.star_relu`, scale ``s`` and bias ``b``."""
-
     spec_name = "star_relu"
 
 
 class AconC(_Learnable):
-    """ACON-C, :func:`jaxact.acon_c`, ``p1`` (1.0), ``p2`` (0.0), ``beta`` (1.0)."""
-
     spec_name = "acon_c"
 
 
 class Rational(_Learnable):
-    """Rational / PAU, :func:`jaxact.rational` (safe denominator, version B).
-
-    ``degrees=(5, 4)`` (default) starts from the checked-in least-squares fit to ``approx``
-    (one of leaky_relu, relu, gelu, silu, tanh, sigmoid; see ``jaxact._pau``); other degrees
-    start from the identity.
-    """
-
+    spec_name = "rational"
     approx: str = "leaky_relu"
     degrees: tuple[int, int] = (5, 4)
 
     def spec(self) -> _layers.LayerSpec:
-        return _layers.rational_spec(self.approx, tuple(self.degrees))
+        return _layers.rational_spec(self.approx, self.degrees)
 
 
 PAU = Rational
@@ -170,12 +172,32 @@ class MetaAcon(nn.Module):
     ``beta = sigmoid(W2 W1 mean(x))``, the mean over all axes but the first (batch) and the
     last (channels); ``W1: C -> max(C // reduction, min_hidden)``, ``W2`` back to ``C``.
     ``p1``, ``p2`` are per-channel parameters (init 1 and 0). Input ``(N, ..., C)``.
+
+    Args:
+      reduction: bottleneck ratio of the hidden layer (default 16).
+      min_hidden: smallest hidden width (default 4).
+      dtype: computation dtype; ``None`` (default): the result type of input and parameters.
+      param_dtype: dtype of the parameters (default float32).
+      promote_dtype: as in the table layers; also given to the two ``nn.Dense``.
+
+    Examples:
+      >>> import jax
+      >>> import jax.numpy as jnp
+      >>> from jaxact.linen import MetaAcon
+      >>> layer = MetaAcon()
+      >>> x = jnp.ones((2, 5, 5, 8))  # (N, H, W, C)
+      >>> variables = layer.init(jax.random.key(0), x)
+      >>> jax.tree.map(jnp.shape, variables["params"])["Dense_0"]
+      {'bias': (4,), 'kernel': (8, 4)}
+      >>> layer.apply(variables, x).shape
+      (2, 5, 5, 8)
     """
 
     reduction: int = 16
     min_hidden: int = 4
     dtype: Any = None
     param_dtype: Any = jnp.float32
+    promote_dtype: Promote = dtypes.promote_dtype
 
     @nn.compact
     def __call__(self, x: ArrayLike) -> Array:
@@ -184,24 +206,54 @@ class MetaAcon(nn.Module):
             raise ValueError(f"MetaAcon needs input (N, ..., C), got shape {x.shape}")
         c = x.shape[-1]
         hidden = max(c // self.reduction, self.min_hidden)
-        dense = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+        dense = dict(
+            dtype=self.dtype, param_dtype=self.param_dtype, promote_dtype=self.promote_dtype
+        )
         pooled = jnp.mean(x, axis=tuple(range(1, x.ndim - 1)), keepdims=True)
         hidden = nn.Dense(hidden, **dense)(pooled)  # named Dense_0, like nnx's fc1
         beta = get("sigmoid")(nn.Dense(c, **dense)(hidden))
         p1 = self.param("p1", nn.initializers.ones, (c,), self.param_dtype)
         p2 = self.param("p2", nn.initializers.zeros, (c,), self.param_dtype)
+        params = dict(p1=p1, p2=p2, beta=beta)
         return _layers.apply(
-            _layers.SPECS["acon_c"], x, dict(p1=p1, p2=p2, beta=beta), dtype=self.dtype
+            _layers.SPECS["acon_c"], x, params, promote=self._promote, dtype=self.dtype
         )
+
+    def _promote(self, args: tuple[Any, ...], dtype: Any = None) -> tuple[Array, ...]:
+        return tuple(self.promote_dtype(*args, dtype=dtype))
 
 
 class Maxout(nn.Module):
-    """Learnable maxout: ``features`` outputs, each the max of ``k`` affine pieces."""
+    r"""Learnable maxout: ``features`` outputs, each the max of ``k`` affine pieces.
+
+    :math:`y_j = \max_{i<k} (x W_{:, j, i} + c_{j, i})` on the last axis of ``x``; the
+    kernel starts LeCun-normal, the bias at 0.
+
+    Args:
+      features: number of outputs.
+      k: pieces per output (default 2).
+      dtype: computation dtype; ``None`` (default): the result type of input and parameters.
+      param_dtype: dtype of the parameters (default float32).
+      promote_dtype: ``promote_dtype(x, kernel, bias, dtype=dtype)``, as in ``nn.Dense``.
+
+    Examples:
+      >>> import jax
+      >>> import jax.numpy as jnp
+      >>> from jaxact.linen import Maxout
+      >>> layer = Maxout(features=2, k=3)
+      >>> x = jnp.ones((4, 5))
+      >>> variables = layer.init(jax.random.key(0), x)
+      >>> jax.tree.map(jnp.shape, variables["params"])
+      {'bias': (2, 3), 'kernel': (5, 2, 3)}
+      >>> layer.apply(variables, x).shape
+      (4, 2)
+    """
 
     features: int
     k: int = 2
     dtype: Any = None
     param_dtype: Any = jnp.float32
+    promote_dtype: Promote = dtypes.promote_dtype
 
     @nn.compact
     def __call__(self, x: ArrayLike) -> Array:
@@ -210,20 +262,39 @@ class Maxout(nn.Module):
             raise ValueError(f"Maxout needs k, features >= 1 and x.ndim >= 1, got {x.shape}")
         kernel = self.param(
             "kernel",
-            lambda key, shape, dt: _layers.maxout_init(key, *shape, dt),
+            _layers.maxout_init,
             (x.shape[-1], self.features, self.k),
             self.param_dtype,
         )
         bias = self.param("bias", nn.initializers.zeros, (self.features, self.k), self.param_dtype)
-        x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
+        x, kernel, bias = self.promote_dtype(x, kernel, bias, dtype=self.dtype)
         return _layers.maxout(x, kernel, bias)
 
 
 class Activation(nn.Module):
     """Any registry activation as a layer; names in ``learnable`` become parameters.
 
-    ``fn`` is a registry name or callable, ``params`` fixed keyword arguments; each name in
-    ``learnable`` is a scalar parameter initialised from ``params`` or the entry's default.
+    Args:
+      fn: a registry name or a callable (default ``"relu"``).
+      params: fixed keyword arguments of ``fn``; those named in ``learnable`` give
+        the learnable parameters' initial values instead.
+      learnable: names of ``fn``'s keyword arguments to learn, each a scalar parameter
+        that starts at its value in ``params``, else at the registry default.
+      dtype: computation dtype; ``None`` (default): the result type of input and parameters.
+      param_dtype: dtype of the parameters (default float32).
+      promote_dtype: ``promote_dtype(x, *params, dtype=dtype)``, as in ``nn.Dense``.
+
+    Examples:
+      >>> import jax
+      >>> import jax.numpy as jnp
+      >>> from jaxact.linen import Activation
+      >>> layer = Activation("elu", learnable=("alpha",))
+      >>> x = jnp.array([-1.0, 1.0])
+      >>> variables = layer.init(jax.random.key(0), x)
+      >>> variables["params"]["alpha"]
+      Array(1., dtype=float32)
+      >>> layer.apply(variables, x)
+      Array([-0.63212055,  1.        ], dtype=float32)
     """
 
     fn: str | Callable[..., Array] = "relu"
@@ -231,27 +302,17 @@ class Activation(nn.Module):
     learnable: tuple[str, ...] = ()
     dtype: Any = None
     param_dtype: Any = jnp.float32
+    promote_dtype: Promote = dtypes.promote_dtype
 
     @nn.compact
     def __call__(self, x: ArrayLike) -> Array:
         fixed, inits = _layers.activation_args(self.fn, self.params, self.learnable)
         learned = {k: self.param(k, init, (), self.param_dtype) for k, init in inits.items()}
-        x, *values = nn.dtypes.promote_dtype(x, *learned.values(), dtype=self.dtype)
+        x, *values = self.promote_dtype(x, *learned.values(), dtype=self.dtype)
         return get(self.fn)(x, **fixed, **dict(zip(learned, values, strict=True)))
 
 
-#: Default-constructible layers that keep any input shape, by CLI name. Left out: MetaAcon
-#: (needs a (N, ..., C) input) and Maxout (needs ``features``), Activation (needs ``fn``).
-LEARNABLE: dict[str, type[nn.Module]] = {
-    "prelu": PReLU,
-    "swish": Swish,
-    "pelu": PELU,
-    "srelu": SReLU,
-    "apl": APL,
-    "snake": Snake,
-    "soft_exponential": SoftExponential,
-    "star_relu": StarReLU,
-    "acon_c": AconC,
-    "rational": Rational,
-    "pau": Rational,
-}
+#: Default-constructible layers that keep any input shape, by CLI name (the table's names
+#: and aliases). Left out: MetaAcon (needs a (N, ..., C) input), Maxout (needs
+#: ``features``), Activation (needs ``fn``).
+LEARNABLE: dict[str, type[nn.Module]] = _layers_doc.learnable(_CLASSES)

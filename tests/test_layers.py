@@ -35,7 +35,7 @@ class Case:
 
 def _spec_pure(name: str) -> Callable[[jax.Array, dict[str, Any]], jax.Array]:
     fn = _layers.SPECS[name].fn
-    if name == "prelu":
+    if name == "prelu":  # alpha is positional
         return lambda x, p: fn(x, p["alpha"])
     return lambda x, p: fn(x, **p)
 
@@ -72,6 +72,24 @@ CASES = [
         "apl_channels",
         lambda r: jnnx.APL(num_parameters=4, rngs=r),
         lambda: jlinen.APL(num_parameters=4),
+        lambda x, p: ja.apl(x, a=p["a"], b=p["b"]),
+    ),
+    Case(
+        "prelu_shared",  # Keras: alpha per element of x.shape[1:], shared along axis 1
+        lambda r: jnnx.PReLU(shared_axes=(1,), in_features=(3, 4), rngs=r),
+        lambda: jlinen.PReLU(shared_axes=(1,)),
+        lambda x, p: ja.prelu(x, p["alpha"]),
+    ),
+    Case(
+        "prelu_elementwise",
+        lambda r: jnnx.PReLU(shared_axes=(), in_features=(3, 4), rngs=r),
+        lambda: jlinen.PReLU(shared_axes=()),
+        lambda x, p: ja.prelu(x, p["alpha"]),
+    ),
+    Case(
+        "apl_shared",  # trailing hinge axis after the per-element shape (3, 1)
+        lambda r: jnnx.APL(shared_axes=-1, in_features=(3, 4), rngs=r),
+        lambda: jlinen.APL(shared_axes=-1),
         lambda x, p: ja.apl(x, a=p["a"], b=p["b"]),
     ),
     Case(
@@ -166,7 +184,10 @@ def test_parameters_learn(case: Case) -> None:
     assert all(m > 1e-3 for m in jax.tree.leaves(moved)), moved
 
 
-@pytest.mark.parametrize("case", CASES[:3] + CASES[-3:], ids=IDS[:3] + IDS[-3:])
+ROUND_TRIP = ["prelu", "swish", "pelu", "prelu_shared", "meta_acon", "maxout", "activation_elu"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name in ROUND_TRIP], ids=ROUND_TRIP)
 def test_serialisation_round_trip(case: Case) -> None:
     layer, _ = _perturbed(case)
     expected = layer(X)
@@ -181,45 +202,59 @@ def test_serialisation_round_trip(case: Case) -> None:
     np.testing.assert_array_equal(module.apply(restored, X), expected)
 
 
-def test_transformations() -> None:
-    layer = jnnx.Snake(num_parameters=4, rngs=nnx.Rngs(0))
-    expected = layer(X)
-    np.testing.assert_allclose(nnx.jit(lambda m, x: m(x))(layer, X), expected, rtol=1e-6)
-    np.testing.assert_allclose(jax.vmap(layer)(X), expected, rtol=1e-6)
-
-    @nnx.scan(in_axes=(None, 0), out_axes=0)
-    def scanned(m: nnx.Module, x: jax.Array) -> jax.Array:
-        return m(x)
-
-    np.testing.assert_allclose(scanned(layer, X), expected, rtol=1e-6)
-
-    class Scanned(nn.Module):
-        @nn.compact
-        def __call__(self, carry: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-            return carry, jlinen.Snake(num_parameters=4)(x)
-
-    stack = nn.scan(Scanned, variable_broadcast="params", split_rngs={"params": False})()
-    variables = stack.init(jax.random.key(0), 0.0, X)
-    out = jax.jit(stack.apply)(variables, 0.0, X)[1]
-    np.testing.assert_allclose(out, expected, rtol=1e-6)
-
-
-def test_dtypes() -> None:
-    layer = jnnx.Snake(dtype=jnp.bfloat16, param_dtype=jnp.float32, rngs=nnx.Rngs(0))
-    assert layer.a[...].dtype == jnp.float32
-    assert layer(X).dtype == jnp.bfloat16
-    assert jnnx.PELU(rngs=nnx.Rngs(0))(X.astype(jnp.float16)).dtype == jnp.float32
-    module = jlinen.PELU(param_dtype=jnp.bfloat16)
-    variables = module.init(jax.random.key(0), X)
-    assert variables["params"]["a"].dtype == jnp.bfloat16
-    assert module.apply(variables, X).dtype == jnp.float32
-
-
 def test_param_init_argument() -> None:
     layer = jnnx.PReLU(param_init={"alpha": nnx.initializers.zeros}, rngs=nnx.Rngs(0))
     np.testing.assert_array_equal(layer(X), ja.relu(X))
     variables = jlinen.PReLU(param_init={"alpha": nn.initializers.zeros}).init(jax.random.key(0), X)
     assert float(variables["params"]["alpha"]) == 0.0
+
+
+def test_prelu_keras_layout() -> None:
+    """``PReLU(shared_axes=(1, 2))`` on (N, H, W, C): Keras' alpha of shape (1, 1, C)."""
+    x = jax.random.normal(jax.random.key(0), (4, 5, 6, 3))
+    alpha = jnp.array([[[0.1, -0.2, 0.3]]])  # (1, 1, C): one slope per channel
+    layer = jnnx.PReLU(
+        shared_axes=(1, 2),
+        in_features=x.shape[1:],
+        param_init={"alpha": lambda key, shape, dtype: jnp.broadcast_to(alpha, shape)},
+        rngs=nnx.Rngs(0),
+    )
+    module = jlinen.PReLU(shared_axes=(1, 2))
+    variables = module.init(jax.random.key(0), x)
+    assert layer.alpha.shape == variables["params"]["alpha"].shape == (1, 1, 3)
+    variables = {"params": {"alpha": alpha}}
+    expected = np.where(np.asarray(x) >= 0, x, np.asarray(alpha) * np.asarray(x))  # NumPy
+    np.testing.assert_array_equal(layer(x), expected)
+    np.testing.assert_array_equal(module.apply(variables, x), expected)
+    np.testing.assert_array_equal(layer(x), ja.prelu(x, alpha))
+
+    def loss(p: dict[str, Any]) -> jax.Array:
+        return jnp.sum(module.apply(p, x) ** 2)
+
+    grad = jax.grad(loss)(variables)["params"]["alpha"]
+    assert grad.shape == (1, 1, 3)
+    want = np.sum(2 * expected * np.minimum(np.asarray(x), 0), axis=(0, 1, 2))  # d/dα
+    np.testing.assert_allclose(grad.reshape(3), want, rtol=1e-5)
+    # another height and width: the shared axes take any size, the channels must match
+    assert layer(x[:, :2, :1]).shape == (4, 2, 1, 3)
+
+
+def test_docstrings_come_from_the_table() -> None:
+    for name, spec in _layers.SPECS.items():
+        for module in (jlinen, jnnx):
+            cls = module.LEARNABLE[name]
+            assert cls.__name__ == spec.cls_name and getattr(module, spec.cls_name) is cls
+            assert cls.__doc__.startswith(spec.summary), (module.__name__, name)
+            assert f"from {module.__name__} import {spec.cls_name}" in cls.__doc__
+            assert spec.example_output in cls.__doc__
+    for module in (jlinen, jnnx):  # every class documents its arguments and has an example
+        for name in module.__all__:
+            doc = getattr(module, name).__doc__ or ""
+            assert ("Args:" in doc and ">>>" in doc) or name == "LEARNABLE", (module, name)
+
+
+def _nnx_prelu(**kwargs: Any) -> nnx.Module:
+    return jnnx.PReLU(**kwargs, rngs=nnx.Rngs(0))
 
 
 @pytest.mark.parametrize(
@@ -233,6 +268,22 @@ def test_param_init_argument() -> None:
         (lambda: jnnx.Maxout(3, 2, rngs=nnx.Rngs(0))(X), "Maxout"),
         (lambda: jnnx.Activation("apl", learnable=("a",), rngs=nnx.Rngs(0)), "no value"),
         (lambda: jlinen.Snake(num_parameters=3).init(jax.random.key(0), X), "channels"),
+        (lambda: _nnx_prelu(shared_axes=(1,), num_parameters=4, in_features=(3, 4)), "two"),
+        (lambda: _nnx_prelu(shared_axes=(1,)), "needs in_features"),
+        (lambda: _nnx_prelu(in_features=(3, 4)), "shared_axes=()"),
+        (lambda: _nnx_prelu(shared_axes=(0,), in_features=(3, 4)), "non-batch"),
+        (lambda: _nnx_prelu(shared_axes=(3,), in_features=(3, 4)), "non-batch"),
+        (lambda: _nnx_prelu(shared_axes=(1, -2), in_features=(3, 4)), "twice"),
+        (lambda: _nnx_prelu(shared_axes=(1,), in_features=(3, 5))(X), r"\(1, 4\)"),
+        (
+            lambda: _nnx_prelu(shared_axes=(1,), in_features=(3, 4))(X[0]),
+            r"needs .* \(1,\); the layer has \(1, 4\)",
+        ),
+        (lambda: jlinen.PReLU(shared_axes=(1,)).init(jax.random.key(0), 1.0), "scalar"),
+        (
+            lambda: jlinen.PReLU(shared_axes=(2,), num_parameters=4).init(jax.random.key(0), X),
+            "two",
+        ),
     ],
 )
 def test_errors(make: Callable[[], object], message: str) -> None:

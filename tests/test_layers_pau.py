@@ -62,7 +62,14 @@ def test_fits_meet_stated_bounds_in_float32() -> None:
 
 @pytest.mark.parametrize("name", sorted(_pau.COEFFICIENTS))
 def test_fit_script_reproduces_checked_in_numbers(name: str) -> None:
-    coefficients, err = _fit_module().fit(name)
+    script = _fit_module()
+    coefficients, err = script.fit(name)
     num, den, stated = _pau.COEFFICIENTS[name]
-    np.testing.assert_allclose(coefficients, num + den, rtol=1e-9, atol=1e-12)
+    # The fit is ill-conditioned in its coefficients, not in the function they define: the
+    # near-flat directions move coefficients by ~3e-7 between LAPACK builds, the curve by
+    # ~2e-9. So the curve is compared tightly and the coefficients loosely.
+    x = np.linspace(script.LO, script.HI, script.NUM_POINTS)
+    checked_in = script.safe_rational(np.array(num + den), x)
+    np.testing.assert_allclose(script.safe_rational(coefficients, x), checked_in, atol=1e-8)
+    np.testing.assert_allclose(coefficients, num + den, rtol=0, atol=1e-5)
     assert f"{err:.3e}" == f"{stated:.3e}"
