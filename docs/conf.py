@@ -2,9 +2,12 @@
 
 Build: ``python -m sphinx -W -b html docs docs/_build/html`` (``-W``: warnings are errors).
 The notebooks (``docs/notebooks`` links to ``../notebooks``) are jupytext percent scripts
-that myst-nb reads and, by default, executes at full budget during the build; pass
-``-D nb_execution_mode=off`` to render them without outputs (what ``tests/test_docs.py``
-does, since ``tests/test_notebooks.py`` already executes them).
+that myst-nb reads and, by default, executes at full budget during the build (with
+``JAXACT_NB_QUICK=1`` in the environment: at the tiny CI budget); pass
+``-D nb_execution_mode=off`` to render them without outputs. The test suite builds this
+configuration on a copy of ``docs/`` whose ``notebooks/`` holds the ``.ipynb`` files that
+``tests/test_notebooks.py`` executed (read with ``nb_custom_formats`` below), so the pages
+show their outputs without a second execution (``tests/conftest.py``).
 """
 
 from __future__ import annotations

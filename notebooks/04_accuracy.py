@@ -115,11 +115,17 @@ if FIGURES:
 # %% [markdown]
 # Worst error (ulp) over the grid, and the inputs where a derivative comes back as
 # exactly 0 although the true float32 derivative is a normal number (≥ 2⁻¹²⁶). Near a
-# zero of a derivative (silu' at x ≈ −1.28, gelu' at x ≈ −0.75) an ulp of the true value
-# is tiny, so a large ulp count there says little; jaxact's accuracy suite
-# (`tests/test_accuracy.py`) measures those points in units of the conditioning instead.
+# zero of a derivative (located with mpmath below) an ulp of the true value is tiny, so a
+# large ulp count there says little; jaxact's accuracy suite (`tests/test_accuracy.py`)
+# measures those points in units of the conditioning instead.
 
 # %%
+for name, r in results.items():  # sign changes of the true derivative on the grid
+    for i in np.flatnonzero(np.sign(r["true_d"][:-1]) * np.sign(r["true_d"][1:]) < 0):
+        slope = lambda t, f=REFERENCES[name]: mp.diff(f, t)
+        zero = mp.findroot(slope, (x[i], x[i + 1]), "anderson")
+        print(f"{name}'(x) = 0 at x = {float(zero):.4f}")
+print()
 print(f"{'function':<9} {'value ja':>9} {'value nn':>9} {'deriv ja':>9} {'deriv nn':>9}")
 for name, r in results.items():
     worst = [np.max(r[lib][i]) for i in (0, 1) for lib in ("jaxact", "jax.nn")]

@@ -1,54 +1,35 @@
-"""Every notebook in notebooks/ runs from a clean kernel without errors.
+"""Every notebook in notebooks/ runs from a clean kernel without errors and shows a figure.
 
-The notebooks are jupytext percent scripts; each is converted in memory and executed by
-nbclient in a fresh kernel of this interpreter, with ``JAXACT_NB_QUICK=1`` (the small
-budget every notebook reads) and matplotlib's non-interactive Agg backend.
+The notebooks are jupytext percent scripts, read as the documentation reads them and
+executed by nbclient in a fresh kernel of this interpreter with ``JAXACT_NB_QUICK=1``
+(the small budget every notebook reads). The executed notebooks come from the session
+fixture ``executed_notebook`` (``tests/conftest.py``): ``tests/test_docs.py`` renders the
+very same runs in the documentation, so each notebook is executed once per test session.
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import jupytext
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9]*.py"))
-CELL_TIMEOUT_S = 300  # per cell; the quick budgets take well under a minute per notebook
 
 
 def test_notebooks_found() -> None:
-    assert len(NOTEBOOKS) >= 4, NOTEBOOKS
+    assert len(NOTEBOOKS) >= 5, NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    source = path.read_text()
-    assert "JAXACT_NB_QUICK" in source, "every notebook must honour the quick CI budget"
-    nb = jupytext.reads(source, fmt="py:percent")
-    # The kernel must be this interpreter's environment (where jaxact is installed), not
-    # whichever `python3` kernel Jupyter finds first: checked from inside the kernel.
-    nb.cells.insert(
-        0, nbformat.v4.new_code_cell(f"import sys\nassert sys.prefix == {sys.prefix!r}, sys.prefix")
-    )
-    monkeypatch.setenv("JAXACT_NB_QUICK", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
-    monkeypatch.delenv("JAXACT_NB_FIGURES", raising=False)
-    client = NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT_S,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()  # raises CellExecutionError with the traceback on any failing cell
-    errors = [
-        out
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-        if out.get("output_type") == "error"
-    ]
-    assert not errors
+def test_notebook_runs(path: Path, executed_notebook: Callable[[Path], Any]) -> None:
+    assert "JAXACT_NB_QUICK" in path.read_text(), "every notebook must honour the quick CI budget"
+    run = executed_notebook(path)
+    assert run.error is None, f"{path.name} failed:\n{run.error}"
+    nb = nbformat.read(run.ipynb, as_version=4)
+    outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+    assert not [out for out in outputs if out.output_type == "error"]
+    figures = [out for out in outputs if "image/png" in out.get("data", {})]
+    assert figures, f"{path.name} shows no figure"
