@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxact import _bench_torch
 from jaxact._bench_residuals import _full_size, residuals
 from jaxact._bench_residuals import saved_residuals as saved_residuals  # re-exported
 
@@ -96,12 +97,14 @@ def bench_shape(size: int) -> tuple[int, int]:
     return size // cols, cols
 
 
-def _input(domain: tuple[float, float], shape: tuple[int, int]) -> jax.Array:
+def _input(domain: tuple[float, float], shape: tuple[int, int], dtype: Any) -> jax.Array:
     x = 3.0 * jax.random.normal(jax.random.key(0), shape, jnp.float32)
     lo, hi = domain  # a half-line domain (log1mexp: x > 0) gets inputs inside it
     if math.isfinite(lo):
-        return lo + jnp.abs(x) + 0.01
-    return hi - jnp.abs(x) - 0.01 if math.isfinite(hi) else x
+        x = lo + jnp.abs(x) + 0.01
+    elif math.isfinite(hi):
+        x = hi - jnp.abs(x) - 0.01
+    return x.astype(dtype)
 
 
 def _vjp_fn(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -151,13 +154,16 @@ def _compile_s(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     return time.perf_counter() - t0, y
 
 
-def bench_case(case: Case, size: int, reps: int, warmup: int = 2) -> dict[str, Any]:
+def bench_case(
+    case: Case, size: int, reps: int, warmup: int = 2, dtype: Any = jnp.float32
+) -> dict[str, Any]:
     """Times one case (forward, forward+VJP, copy floor), interleaved; returns its record.
 
     Without a baseline (``case.theirs is None``) the ratio fields are absent and only
-    jaxact and the copy floor are timed.
+    jaxact and the copy floor are timed. ``dtype`` is the input's (bfloat16: jaxact
+    computes in float32 and rounds once, jax.nn computes in bfloat16).
     """
-    x = _input(case.domain, bench_shape(size))
+    x = _input(case.domain, bench_shape(size), dtype)
     fns = {"jaxact": case.ours} | ({"jax.nn": case.theirs} if case.theirs else {})
     sides = tuple(fns)
     fwd = {k: jax.jit(f) for k, f in fns.items()}
@@ -173,11 +179,17 @@ def bench_case(case: Case, size: int, reps: int, warmup: int = 2) -> dict[str, A
     for k in sides:
         calls["fwd", k] = functools.partial(fwd[k], x)
         calls["vjp", k] = functools.partial(vjp[k], x, g)
+    torch_calls = _bench_torch.calls(case.name, np.asarray(x, np.float32), x.dtype.name)
+    if torch_calls:  # torch installed and has the function: a third side, timed last
+        calls["fwd", "torch"], calls["vjp", "torch"] = torch_calls
     # Each round: the copy, then the fwd pair, then the vjp pair, each pair adjacent (so
     # its ratio sees the same load) and in alternating order (so neither side always
     # follows the same call: an A/A run of jax.nn against itself reads 1.00).
     even = [("copy", "-")] + [(m, k) for m in ("fwd", "vjp") for k in sides]
     odd = [("copy", "-")] + [(m, k) for m in ("fwd", "vjp") for k in reversed(sides)]
+    if torch_calls:
+        even += [("fwd", "torch"), ("vjp", "torch")]
+        odd += [("vjp", "torch"), ("fwd", "torch")]
     for _ in range(warmup):
         for c in even:
             jax.block_until_ready(calls[c]())
@@ -210,6 +222,10 @@ def bench_case(case: Case, size: int, reps: int, warmup: int = 2) -> dict[str, A
                 # Low percentiles approximate the unloaded machine when others share it.
                 "ratio_of_p10": float(np.percentile(ours, 10) / np.percentile(theirs, 10)),
             }
+        if torch_calls:
+            paired = np.asarray(samples[mode, "jaxact"]) / np.asarray(samples[mode, "torch"])
+            m["torch"] = _stats(samples[mode, "torch"])
+            m["ratio_torch"] = float(np.median(paired))
         rec[mode] = m
     spec = jax.ShapeDtypeStruct(x.shape, x.dtype)
     rec["residuals"] = {}
@@ -238,7 +254,8 @@ def bench_case(case: Case, size: int, reps: int, warmup: int = 2) -> dict[str, A
     return rec
 
 
-def _machine() -> dict[str, Any]:
+def machine() -> dict[str, Any]:
+    """The platform, device, CPU and versions that a result was measured with."""
     import importlib.metadata
 
     import jaxact
@@ -291,6 +308,7 @@ def run(
     ladder: Sequence[Case] = (),
     ladder_sizes: Sequence[int] = LADDER_SIZES,
     progress: Callable[[str], None] | None = None,
+    dtype: Any = jnp.float32,
 ) -> dict[str, Any]:
     """Benchmarks ``cases`` at ``size``, then ``ladder`` at each of ``ladder_sizes``.
 
@@ -303,7 +321,7 @@ def run(
     for i, case in enumerate(cases):
         if progress:
             progress(f"[{i + 1}/{len(cases)}] {case.name}")
-        records.append(bench_case(case, size, reps))
+        records.append(bench_case(case, size, reps, dtype=dtype))
     steps = []
     for case in ladder:
         for n in ladder_sizes:
@@ -311,7 +329,7 @@ def run(
                 progress(f"[ladder] {case.name} {n}")
             # Fewer rounds above the main size: a 2^26 round costs 64x a 2^20 one.
             n_reps = min(reps, max(5, reps * size // n))
-            rec = bench_case(case, n, n_reps)
+            rec = bench_case(case, n, n_reps, dtype=dtype)
             slim = {k: rec[k] for k in ("name", "shape", "compile_s")}
             slim |= {"size": n, "reps": n_reps}
             slim["copy_gbps"] = rec["copy"]["gbps"]
@@ -321,9 +339,9 @@ def run(
             steps.append(slim)
     return {
         "schema": 1,
-        **_machine(),
+        **machine(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "dtype": "float32",
+        "dtype": jnp.dtype(dtype).name,
         "size": size,
         "row": min(ROW, size),
         "reps": reps,

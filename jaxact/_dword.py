@@ -17,6 +17,7 @@ import numpy as np
 from jax import Array
 
 from jaxact._core import opaque, two_prod, two_sum
+from jaxact._math import polyval
 
 # constants next to a value go through ``opaque``: XLA would fold (1 + r) - 1 to r
 # ln 2 to 15 bits, so that k * _LN2_HI is exact for |k| < 2^9, plus the rest
@@ -26,13 +27,6 @@ _LN2_LO = float(np.float32(math.log(2.0) - _LN2_HI))
 # + r^2/2 + r^3 (1/6 + r/24 + ...), |r| <= 0.35; each truncated below 2^-32 of the result.
 _LOG_TAIL = tuple(1.0 / (2 * k + 3) for k in range(5))
 _EXP_TAIL = tuple(1.0 / math.factorial(k + 3) for k in range(8))
-
-
-def _poly(coeffs: tuple[float, ...], z: Array) -> Array:
-    acc = jnp.full_like(z, coeffs[-1])
-    for c in coeffs[-2::-1]:
-        acc = acc * z + c
-    return acc
 
 
 def _log_pair(u: Array) -> tuple[Array, Array]:
@@ -48,7 +42,7 @@ def _log_pair(u: Array) -> tuple[Array, Array]:
     p, p_lo = two_prod(s, den)
     s_lo = (((num - p) - p_lo) - s * den_lo) / den
     z = s * s
-    tail = 2.0 * s * z * _poly(_LOG_TAIL, z)
+    tail = 2.0 * s * z * polyval(_LOG_TAIL, z)
     hi, lo = two_sum(2.0 * s, tail)
     lo = lo + 2.0 * s_lo
     # + e ln 2 (exact high part; |log m| <= 0.35 < ln 2, so no cancellation for e != 0)
@@ -66,7 +60,7 @@ def _exp_pair(y: Array, y_lo: Array) -> tuple[Array, Array]:
     sq, sq_lo = two_prod(r, r)
     a, a_lo = two_sum(opaque(1.0, r), r)
     hi, b_lo = two_sum(a, 0.5 * sq)
-    tail = r * sq * _poly(_EXP_TAIL, r) + r_lo * (1.0 + r)
+    tail = r * sq * polyval(_EXP_TAIL, r) + r_lo * (1.0 + r)
     hi, lo2 = two_sum(hi, (a_lo + b_lo) + (0.5 * sq_lo + tail))
     # 2^k in two factors: each stays a normal float32 for k in [-252, 254]
     k1 = jnp.floor(0.5 * k)

@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_list(sub)
     _add_bench(sub)
-    _add_train(sub)
+    from jaxact.training import command
+
+    command.add_parser(sub)
     return parser
 
 
@@ -201,6 +203,12 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         f"{','.join(b.LADDER)}; none with --quick or --only; '' for none)",
     )
     parser.add_argument(
+        "--dtype",
+        choices=("float32", "bfloat16", "float16"),
+        default="float32",
+        help="input dtype (default float32); other dtypes write <out>-<dtype>.json",
+    )
+    parser.add_argument(
         "--no-plots",
         action="store_true",
         help="write no PNGs (by default <out>-ratio.png and <out>-floor.png, with matplotlib)",
@@ -234,10 +242,15 @@ def run_bench(args: argparse.Namespace, default_out: str) -> int:
         ladder_names = [] if args.quick or args.only else list(b.LADDER)
     ladder = b.registry_cases(ladder_names)[0] if ladder_names else []
     progress = functools.partial(print, file=sys.stderr, flush=True)
-    result = b.run(cases, size=size, reps=reps, skipped=skipped, ladder=ladder, progress=progress)
+    result = b.run(
+        cases, size=size, reps=reps, skipped=skipped, ladder=ladder, progress=progress,
+        dtype=args.dtype,
+    )
     result["quick"] = bool(args.quick)
     print(format_bench(result))
     out = args.out or default_out.format(platform=result["platform"], device=result["device"])
+    if args.out is None and args.dtype != "float32":
+        out = out.replace(".json", f"-{args.dtype}.json")
     print(f"wrote {b.write(result, out)}")
     if not args.no_plots:
         from jaxact import _bench_plot
@@ -306,7 +319,7 @@ def format_bench(result: dict[str, Any]) -> str:
     floor = f"{sorted(copies)[len(copies) // 2]:.1f} GB/s" if copies else "-"
     head = (
         f"{result['platform']} ({result['cpu_model'] or result['device_kind']}, "
-        f"{result['cpu_count']} cpus), jax {result['jax']}, float32 {shape}, "
+        f"{result['cpu_count']} cpus), jax {result['jax']}, {result['dtype']} {shape}, "
         f"{result['reps']} rounds; copy floor {floor}; load average "
         + " -> ".join(f"{la[0]:.1f}" for la in result["loadavg_start_end"] if la)
     )
@@ -318,6 +331,13 @@ def format_bench(result: dict[str, Any]) -> str:
     ]
     if differ:
         tail.append(f"elements where jaxact and jax.nn differ by > 1e-4 rel: {', '.join(differ)}")
+    vs_torch = [
+        f"{r['name']} {r['fwd']['ratio_torch']:.2f}/{r['vjp']['ratio_torch']:.2f}"
+        for r in result["results"]
+        if "ratio_torch" in r["fwd"]
+    ]
+    if vs_torch:
+        tail.append(f"jaxact/torch time, fwd/vjp (torch eager on CPU): {', '.join(vs_torch)}")
     consts = [
         f"{r['name']} {side} {r['residuals'][side + '_constant']}"
         for r in result["results"]
@@ -338,101 +358,6 @@ def format_bench(result: dict[str, Any]) -> str:
         if slow:
             tail.append(f"{mark} {why} {SLOW:.2f}x jax.nn: {', '.join(slow)}")
     return "\n".join([head, fixed_width(rows, numeric=range(1, len(BENCH_COLUMNS))), *tail])
-
-
-# --- jaxact train ---------------------------------------------------------------------
-
-
-def _add_train(sub: Any) -> None:
-    from jaxact.training.loop import Config
-
-    d = Config()
-    p = sub.add_parser(
-        "train",
-        help="train the MNIST CNN or an MLP with one or more activations and compare them",
-        description="Trains one model per activation (same initial weights, data order and "
-        "seed), prints a comparison table and writes results.json, plots and checkpoints "
-        "to --out. An activation is a jaxact.nnx.LEARNABLE layer name (its parameters "
-        "train) or a registry name (jaxact list).",
-    )
-    p.add_argument("--activation", default="relu", metavar="NAME[,NAME]", help="default relu")
-    p.add_argument("--model", choices=("cnn", "mlp"), default=d.model)
-    p.add_argument("--dataset", choices=("fashion_mnist", "mnist"), default="fashion_mnist")
-    p.add_argument("--data-dir", default=None, help="directory with the IDX files")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
-    p.add_argument(
-        "--schedule", choices=("warmup_cosine", "cosine", "constant"), default=d.schedule
-    )
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--no-augment", action="store_true", help="no random flips and shifts")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--out", default="jaxact-train", metavar="DIR")
-    p.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
-    p.add_argument("--limit-train", type=int, default=None, metavar="N")
-    p.add_argument("--limit-test", type=int, default=None, metavar="N")
-    p.set_defaults(action=_train)
-
-
-def _train(args: argparse.Namespace) -> int:
-    import dataclasses
-    import types
-
-    from jaxact import datasets
-    from jaxact.training import loop, report
-
-    ds = datasets.load(args.dataset, args.data_dir)
-    data = types.SimpleNamespace(
-        train_images=ds.train_images[: args.limit_train],
-        train_labels=ds.train_labels[: args.limit_train],
-        test_images=ds.test_images[: args.limit_test],
-        test_labels=ds.test_labels[: args.limit_test],
-    )
-    n_test = len(data.test_images)
-    cfg = loop.Config(
-        model=args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        schedule=args.schedule,
-        weight_decay=args.weight_decay,
-        label_smoothing=args.label_smoothing,
-        flip=not args.no_augment,
-        shift=0 if args.no_augment else loop.Config.shift,
-        seed=args.seed,
-        eval_batch=min(loop.Config.eval_batch, n_test),
-        diag_batch=min(loop.Config.diag_batch, n_test),
-    )
-    log = (lambda s: None) if args.quiet else functools.partial(print, flush=True)
-    progress = None
-    if not args.quiet and sys.stderr.isatty():
-        import tqdm
-
-        progress = lambda n: tqdm.tqdm(total=n, leave=False, unit="step")
-    acts = [a.strip() for a in args.activation.split(",") if a.strip()]
-    try:
-        runs = loop.compare(
-            data, acts, cfg, out=args.out, resume=args.resume, log=log, progress=progress
-        )
-    except loop.NonFiniteError as e:
-        print(f"jaxact train: {e}", file=sys.stderr)
-        return 1
-    config = {
-        **dataclasses.asdict(cfg),
-        "dataset": args.dataset,
-        "data_source": ds.source,
-        "activations": acts,
-        "n_train": len(data.train_images),
-        "n_test": n_test,
-    }
-    print(report.table(runs))
-    print(f"wrote {report.write_results(args.out, config, runs)}")
-    for path in report.plot(args.out, runs):
-        print(f"wrote {path}")
-    return 0
 
 
 if __name__ == "__main__":

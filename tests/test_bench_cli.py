@@ -15,6 +15,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import jaxact
@@ -129,6 +130,23 @@ def test_bench_without_baseline_and_plots(tmp_path, capsys):
     assert (tmp_path / "res-floor.png").stat().st_size > 0
 
 
+def test_bench_bfloat16(tmp_path, capsys, monkeypatch):
+    """--dtype bfloat16 times bfloat16 inputs and names its JSON after the dtype."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["bench", "--only", "gelu,softmax", "--size", "2048", "--reps", "3", "--dtype",
+            "bfloat16", "--no-plots"]
+    assert cli.main(argv) == 0
+    assert "bfloat16 2x1024" in capsys.readouterr().out
+    (path,) = tmp_path.glob("jaxact-bench-*-bfloat16.json")
+    result = json.loads(path.read_text())
+    assert result["dtype"] == "bfloat16"
+    gelu, softmax = result["results"]
+    assert gelu["fwd"]["bytes"] == 2 * 2048 * 2  # bfloat16 in and out
+    # one residual, kept in float32 (the compute dtype) for an accurate backward pass
+    assert softmax["residuals"]["jaxact"] == 1
+    assert softmax["residuals"]["jaxact_bytes_per_element"] == 4.0
+
+
 def test_bench_resolves_aliases():
     cases, skipped = _bench.registry_cases(["swish"])
     assert [c.name for c in cases] == ["silu"] and not skipped
@@ -189,3 +207,35 @@ def test_run_size_ladder():
     for r in result["ladder"]:
         assert r["copy_gbps"] > 0 and r["fwd"]["ratio"] > 0 and "samples_ms" not in r["vjp"]
     assert _bench.LADDER_SIZES[0] == 2**10 and _bench.LADDER_SIZES[-1] == 2**26
+
+
+def test_bench_against_torch_when_installed(tmp_path, capsys):
+    """With torch installed, functions it has get a third side: torch eager on CPU."""
+    pytest.importorskip("torch")
+    out = tmp_path / "res.json"
+    argv = ["bench", "--only", "relu,softmax,prelu", "--size", "2048", "--reps", "3",
+            "--no-plots", "--out", str(out)]
+    assert cli.main(argv) == 0
+    assert "jaxact/torch time, fwd/vjp" in capsys.readouterr().out
+    relu, softmax, prelu = json.loads(out.read_text())["results"]
+    for rec in (relu, softmax):
+        for mode in ("fwd", "vjp"):
+            assert rec[mode]["ratio_torch"] > 0 and rec[mode]["torch"]["median_ms"] > 0
+    assert "ratio_torch" not in prelu["fwd"]  # not in the torch table (it takes alpha)
+
+
+def test_torch_functions_match_jaxact():
+    """Every torch counterpart computes the registry function (same definition)."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    from jaxact import _bench_torch
+
+    x = np.linspace(-6, 6, 64, dtype=np.float32).reshape(2, 32)
+    for name, fn in _bench_torch.FUNCTIONS.items():
+        e = jaxact.entry(name)
+        kw = dict(e.sample) | ({"axis": -1} if e.kind == "normalizer" or
+                               any(p.name == "axis" for p in e.params) else {})
+        ours = np.asarray(e.fn(x, **kw))
+        theirs = fn(torch, F, torch.from_numpy(x)).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=2e-6, err_msg=name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import doctest
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,7 +77,7 @@ def test_setup_has_two_commands_and_ci_runs_the_test_one() -> None:
     ]
     assert len(commands) == 2, f"expected two set-up commands, found {commands}"
     main_job, tests = commands
-    assert "jaxact bench" in main_job
+    assert main_job.startswith('pip install -e ".[train]" && jaxact train --activation ')
     ci_install, ci_test = _ci_command("INSTALL_COMMAND"), _ci_command("TEST_COMMAND")
     assert tests == f"{ci_install} && {ci_test}", (
         "README's test command and .ci/run's INSTALL_COMMAND/TEST_COMMAND differ"
@@ -97,3 +99,11 @@ def test_ci_script_is_strict() -> None:
 @pytest.mark.parametrize("marker", [_docs.START, _docs.END])
 def test_table_markers_present_once(marker: str) -> None:
     assert _readme().count(marker) == 1
+
+
+def test_training_table_matches_the_committed_results() -> None:
+    """The README's training table is rendered from bench/results/fashion-mnist-cpu.json."""
+    tool = README.parent / "tools" / "readme_training.py"
+    done = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr

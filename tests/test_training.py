@@ -15,6 +15,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import flax.serialization
 import optax
 import pytest
 from flax import nnx
@@ -171,17 +172,32 @@ def test_resume_matches_uninterrupted(tmp_path: Path) -> None:
     assert _strip(resumed["epochs"]) == _strip(full["epochs"])
 
 
+def test_resume_refuses_other_options(tmp_path: Path) -> None:
+    data = synthetic()
+    with pytest.raises(KeyboardInterrupt):
+        loop.train(data, "relu", TINY, out=tmp_path, progress=_Interrupt(2))
+    other = loop.Config(**{**TINY.__dict__, "lr": 0.5})
+    with pytest.raises(ValueError, match=r"options differ: lr \(checkpoint 0.01, now 0.5\)"):
+        loop.train(data, "relu", other, out=tmp_path, resume=True)
+
+
 def test_non_finite_names_epoch_step_layer_and_keeps_checkpoint(tmp_path: Path) -> None:
+    """A checkpoint whose first layer is scaled by 1e30 (as after a divergent update)
+    overflows at the first step of epoch 2; the run stops and leaves that checkpoint."""
     data = synthetic()
     ok = loop.Config(**{**TINY.__dict__, "epochs": 2, "schedule": "constant"})
     with pytest.raises(KeyboardInterrupt):
         loop.train(data, "relu", ok, out=tmp_path, progress=_Interrupt(2))
-    good = (tmp_path / "checkpoint.msgpack").read_bytes()
-    blowup = loop.Config(**{**ok.__dict__, "lr": 1e30})
-    with pytest.raises(loop.NonFiniteError, match=r"epoch 2, step \d+; .*layers .*dense") as e:
-        loop.train(data, "relu", blowup, out=tmp_path, resume=True)
+    ckpt = tmp_path / "checkpoint.msgpack"
+    leaves = flax.serialization.msgpack_restore(ckpt.read_bytes())
+    big = max(leaves, key=lambda k: leaves[k].size)  # the first dense kernel
+    leaves[big] = leaves[big] * np.float32(1e30)
+    ckpt.write_bytes(flax.serialization.msgpack_serialize(leaves))
+    bad = ckpt.read_bytes()
+    with pytest.raises(loop.NonFiniteError, match=r"epoch 2, step 1; .*layers .*dense") as e:
+        loop.train(data, "relu", ok, out=tmp_path, resume=True)
     assert "(epoch 1)" in str(e.value)
-    assert (tmp_path / "checkpoint.msgpack").read_bytes() == good
+    assert ckpt.read_bytes() == bad
 
 
 SHARDED = """
@@ -249,3 +265,19 @@ def test_dead_and_saturated_fractions() -> None:
     assert diagnostics.saturation_fraction(jnp.array([0.0, 0.5, 0.995, 1.0]), (0.0, 1.0)) == 0.75
     assert diagnostics.bounded_range("tanh") == (-1.0, 1.0)
     assert diagnostics.bounded_range("relu") is None
+
+
+def test_cnn_with_a_learnable_layer_trains_with_augmentation() -> None:
+    """The CNN (the model of the README's runs) with PReLU, flips and shifts: its four
+    activation sites report statistics, gradient norms and their own slopes, and the
+    loss falls."""
+    cfg = loop.Config(**{**TINY.__dict__, "model": "cnn", "epochs": 2, "shift": 1, "lr": 3e-3})
+    hist = loop.train(synthetic(n_train=96, n_test=64), "prelu", cfg)["epochs"]
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+    layers = ("conv1", "conv2", "conv3", "dense1")
+    for record in hist:
+        assert set(record["layers"]) == set(layers)
+        assert {k for k in record["grad_norm"] if k.startswith(layers)}, record["grad_norm"]
+        assert all(np.isfinite(v) and v > 0 for v in record["grad_norm"].values())
+    slopes = [v for layer in hist[-1]["learnable"].values() for v in layer.values()]
+    assert len(slopes) == 4 and all(s != 0.25 for s in slopes)

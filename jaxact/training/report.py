@@ -4,35 +4,25 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 from pathlib import Path
 from typing import Any
-
-import jax
 
 from jaxact._table import fixed_width
 
 
 def environment() -> dict[str, Any]:
-    """Versions and device of this process."""
+    """Versions and device of this process: ``jaxact bench``'s record plus flax and optax.
+
+    Examples:
+      >>> sorted(k for k in environment() if k in ("flax", "jax", "optax", "platform"))
+      ['flax', 'jax', 'optax', 'platform']
+    """
     import flax
     import optax
 
-    import jaxact
+    from jaxact._bench import machine
 
-    dev = jax.devices()[0]
-    return {
-        "jaxact": getattr(jaxact, "__version__", "?"),
-        "jax": jax.__version__,
-        "flax": flax.__version__,
-        "optax": optax.__version__,
-        "python": platform.python_version(),
-        "platform": jax.default_backend(),
-        "device_kind": dev.device_kind,
-        "device_count": jax.device_count(),
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-    }
+    return {**machine(), "flax": flax.__version__, "optax": optax.__version__}
 
 
 def table(runs: list[dict[str, Any]]) -> str:
