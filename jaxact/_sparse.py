@@ -121,7 +121,8 @@ def _power_threshold(zh: Array, zl: Array, tau: Array, beta: Array | float | Non
         lo = ql + 2.0 * safe * ul
         slope = 2.0 * jnp.sum(jnp.where(pos, uh, 0.0), -1, keepdims=True)
     else:
-        q, ql = _dword.pow_pair(safe, beta, beta_lo)
+        exact = isinstance(beta, float) and beta == 1.0  # sparsemax: u itself
+        q, ql = (safe, jnp.zeros_like(safe)) if exact else _dword.pow_pair(safe, beta, beta_lo)
         lo = ql + q * beta * (ul / safe)
         slope = beta * jnp.sum(jnp.where(pos, q / safe, 0.0), -1, keepdims=True)
     fh, fl = _sum2(jnp.where(pos, q, 0.0), jnp.where(pos, lo, 0.0))
@@ -362,7 +363,7 @@ def entmax(x: ArrayLike, alpha: ArrayLike = 1.5, axis: Axis = -1,
 
     Examples:
       >>> ja.entmax(jnp.array([1.0, 0.8, -1.0]), alpha=1.25)
-      Array([0.55000865, 0.4329745 , 0.01701688], dtype=float32)
+      Array([0.5500086 , 0.4329745 , 0.01701688], dtype=float32)
 
     References:
       Peters, Niculae & Martins, Sparse Sequence-to-Sequence Models, arXiv:1905.05702;
