@@ -9,6 +9,7 @@ for the tanh GELU, erfc for the exact one); gradients are ``jax.grad`` of those.
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -219,3 +220,14 @@ def test_glu_keeps_jax_nn_signature_and_values():
     x = jax.random.normal(jax.random.key(2), (3, 8))
     np.testing.assert_allclose(ja.glu(x, -1), jax.nn.glu(x, -1), rtol=2e-7)
     np.testing.assert_allclose(ja.glu(x.T, 0), jax.nn.glu(x.T, 0), rtol=2e-7)
+
+
+def test_glu_product_stays_normal_where_the_gate_is_subnormal():
+    """sigmoid(-88) is subnormal (flushed by XLA), 10 sigmoid(-88) = 6.05e-38 is not: glu
+    keeps it, and its gate derivative, to float32 accuracy (mpmath: 6.0546019e-38)."""
+    a, b = jnp.array([10.0, 1e30]), jnp.array([-88.0, -150.0])
+    got = np.asarray(ja.glu(a, gate=b), np.float64)
+    want = np.array([10 / (1 + math.exp(88)), 1e30 * math.exp(-150)])
+    np.testing.assert_allclose(got, want, rtol=4 * 2.0**-24)
+    db = np.asarray(jax.grad(lambda b: ja.glu(a, gate=b).sum())(b), np.float64)
+    np.testing.assert_allclose(db, want, rtol=8 * 2.0**-24)  # sigmoid' = sigmoid there
