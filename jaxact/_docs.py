@@ -140,17 +140,17 @@ def readme_table() -> str:
     return "\n\n".join(parts)
 
 
-def replace_between_markers(text: str, block: str) -> str:
-    """``text`` with everything between ``START`` and ``END`` replaced by ``block``.
+def replace_between_markers(text: str, block: str, start: str = START, end: str = END) -> str:
+    """``text`` with everything between ``start`` and ``end`` replaced by ``block``.
 
     Examples:
       >>> replace_between_markers(f"a\\n{START}\\nold\\n{END}\\nb", "new")
       'a\\n<!-- table:start -->\\nnew\\n<!-- table:end -->\\nb'
     """
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if len(pattern.findall(text)) != 1:
-        raise ValueError(f"expected exactly one {START} ... {END} block")
-    return pattern.sub(lambda _: f"{START}\n{block}\n{END}", text)
+        raise ValueError(f"expected exactly one {start} ... {end} block")
+    return pattern.sub(lambda _: f"{start}\n{block}\n{end}", text)
 
 
 def table_in(text: str) -> str:

@@ -18,6 +18,7 @@ from jax import Array
 
 from jaxact._core import opaque, two_prod, two_sum
 from jaxact._math import polyval
+from jaxact._rational import _times_pow2  # exact 2^n from the exponent bits
 
 # constants next to a value go through ``opaque``: XLA would fold (1 + r) - 1 to r
 # ln 2 to 15 bits, so that k * _LN2_HI is exact for |k| < 2^9, plus the rest
@@ -62,12 +63,8 @@ def _exp_pair(y: Array, y_lo: Array) -> tuple[Array, Array]:
     hi, b_lo = two_sum(a, 0.5 * sq)
     tail = r * sq * polyval(_EXP_TAIL, r) + r_lo * (1.0 + r)
     hi, lo2 = two_sum(hi, (a_lo + b_lo) + (0.5 * sq_lo + tail))
-    # 2^k in two factors: each stays a normal float32 for k in [-252, 254]
-    k1 = jnp.floor(0.5 * k)
-    scale = jnp.ldexp(jnp.ones_like(y), k1.astype(jnp.int32)) * jnp.ldexp(
-        jnp.ones_like(y), (k - k1).astype(jnp.int32)
-    )
-    return hi * scale, lo2 * scale
+    n = k.astype(jnp.int32)
+    return _times_pow2(hi, n), _times_pow2(lo2, n)
 
 
 def pow_pair(u: Array, beta: Array, beta_lo: Array | float = 0.0) -> tuple[Array, Array]:

@@ -46,10 +46,7 @@ def _glu_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
     # a sigmoid(b) as (a m r) k with e^{-|b|} = m k: for b < -87 the gate alone is
     # subnormal (flushed), while the product may be normal down to b = -151.
     m, k = _math.exp_split(-jnp.abs(b))
-    r = 1.0 / (1.0 + m * k)
-    neg = b < 0
-    g_m, g_k = jnp.where(neg, m * r, r), jnp.where(neg, k, 1.0)  # sigmoid(b) = g_m g_k
-    dg_m = (m * r) * r  # sigmoid'(b) / k
+    g_m, g_k, dg_m = _math.sigmoid_scaled(b, m, k)
     return (a * g_m) * g_k, g_m * g_k, (a * dg_m) * k
 
 

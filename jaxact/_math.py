@@ -205,17 +205,24 @@ def silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
     return _silu_from(x, p, m * (1.0 - jnp.sign(p) * err), k)
 
 
+def sigmoid_scaled(p: Array, m: Array, k: Array) -> tuple[Array, Array, Array]:
+    """``(s, k_p, d)`` with sigmoid(p) = s k_p and sigmoid'(p) = d k, from e^{-|p|} = m k.
+
+    ``s`` and ``d`` stay normal where sigmoid(p) (p < -87) and sigmoid'(p) alone are
+    flushed: multiply a factor into them before the scale ``k_p`` or ``k``.
+    """
+    r = 1.0 / (1.0 + m * k)
+    pos = p >= 0
+    return jnp.where(pos, r, m * r), jnp.where(pos, 1.0, k), (m * r) * r
+
+
 def _silu_from(x: Array, p: Array, m: Array, k: Array) -> tuple[Array, Array, Array]:
     """silu parts from p = beta x and e^{-|p|} = m * k (k < 1 only where it is tiny).
 
     The tail x e^{beta x} stays normal down to x = -92 where e^{beta x} alone is flushed.
     """
-    e = m * k
-    r = 1.0 / (1.0 + e)
     pos = p >= 0
-    sig_m = jnp.where(pos, r, m * r)  # sigmoid(p) = sig_m * k_p
-    k_p = jnp.where(pos, 1.0, k)
-    dsig_m = (m * r) * r  # sigmoid'(p) / k
+    sig_m, k_p, dsig_m = sigmoid_scaled(p, m, k)  # sigmoid(p) = sig_m k_p
     # Beyond |p| = 200 sigmoid' is 0; zeroing x there avoids inf * 0 = nan at x = +-inf.
     inside = jnp.abs(p) < 200.0
     xd = jnp.where(inside, x, 0.0)

@@ -60,6 +60,13 @@ __all__ = [
 
 # linen's promote_dtype is variadic: promote_dtype(x, *params, dtype=..., inexact=True)
 Promote = Callable[..., Any]
+
+
+def _tupled(promote: Promote) -> Callable[..., tuple[Array, ...]]:
+    """``promote`` in the tuple form ``_layers.apply`` calls (nnx's): ``(args, dtype)``."""
+    return lambda args, dtype=None: tuple(promote(*args, dtype=dtype))
+
+
 _CLASSES: dict[str, Any] = {}  # table name -> class, filled as the classes are defined
 
 
@@ -85,9 +92,6 @@ class _Learnable(nn.Module):
     def spec(self) -> _layers.LayerSpec:
         return _layers.SPECS[self.spec_name]
 
-    def _promote(self, args: tuple[Any, ...], dtype: Any = None) -> tuple[Array, ...]:
-        return tuple(self.promote_dtype(*args, dtype=dtype))
-
     @nn.compact
     def __call__(self, x: ArrayLike) -> Array:
         x, spec = jnp.asarray(x), self.spec()
@@ -106,7 +110,7 @@ class _Learnable(nn.Module):
             spec,
             x,
             params,
-            promote=self._promote,
+            promote=_tupled(self.promote_dtype),
             num_parameters=self.num_parameters,
             axis=self.axis,
             shared_axes=self.shared_axes,
@@ -216,11 +220,12 @@ class MetaAcon(nn.Module):
         p2 = self.param("p2", nn.initializers.zeros, (c,), self.param_dtype)
         params = dict(p1=p1, p2=p2, beta=beta)
         return _layers.apply(
-            _layers.SPECS["acon_c"], x, params, promote=self._promote, dtype=self.dtype
+            _layers.SPECS["acon_c"],
+            x,
+            params,
+            promote=_tupled(self.promote_dtype),
+            dtype=self.dtype,
         )
-
-    def _promote(self, args: tuple[Any, ...], dtype: Any = None) -> tuple[Array, ...]:
-        return tuple(self.promote_dtype(*args, dtype=dtype))
 
 
 class Maxout(nn.Module):

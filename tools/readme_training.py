@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from jaxact._docs import replace_between_markers
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 RESULTS = ROOT / "bench" / "results" / "fashion-mnist-cpu.json"
@@ -59,9 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, default=README)
     args = parser.parse_args(argv)
     text = args.readme.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{block(json.loads(args.results.read_text()))}\n{END}{tail}"
+    table = block(json.loads(args.results.read_text()))
+    new = replace_between_markers(text, table, START, END)
     if new == text:
         print(f"{args.readme}: training table up to date")
         return 0
