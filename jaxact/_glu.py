@@ -5,7 +5,9 @@ axis, or from a value ``x`` and a separate ``gate``. The product is a ``custom_j
 in ``(a, b)`` whose partials, :math:`g(b)` and :math:`a\,g'(b)`, are the only values
 saved for the backward pass: two half-size arrays, one full-size residual in all
 (autodiff of ``a * jax.nn.gelu(b)`` saves several). The gates are jaxact's accurate
-elementwise kernels.
+elementwise kernels, returned as mantissas and scales in their negative tails: ``a``
+multiplies the mantissa first, so ``a g(b)`` is kept wherever it is a normal float32,
+even where ``g(b)`` alone is subnormal (e.g. glu(1e30, gate=-150) = 7.2e-36).
 """
 
 from __future__ import annotations
@@ -20,41 +22,64 @@ from jax.typing import ArrayLike
 from jaxact import _core, _math, _special
 from jaxact._registry import Entry, Param, register
 
-Gate = Callable[[Array], tuple[Array, Array]]
+Gate = Callable[[Array], tuple[Array, Array, ArrayLike, ArrayLike]]
 _SHAZEER = "Shazeer 2020, GLU Variants Improve Transformer, arXiv:2002.05202"
 
 
 def _product(gate: Gate) -> jax.custom_jvp:
-    """``(a, b) -> a * g(b)`` with partials ``g(b)`` and ``a g'(b)``."""
+    """``(a, b) -> a * g(b)`` with partials ``g(b)`` and ``a g'(b)``.
+
+    ``gate(b)`` returns ``(v, d, k1, k2)`` with ``g = (v k1) k2`` and ``g' = (d k1) k2``:
+    ``a`` multiplies the mantissas before the scales, so ``a g(b)`` stays normal where
+    ``g(b)`` alone is subnormal (flushed to 0 by XLA) and ``|a|`` is large.
+    """
 
     def parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
-        g, dg = gate(b)
-        return a * g, g, a * dg
+        v, d, k1, k2 = gate(b)
+        return ((a * v) * k1) * k2, (v * k1) * k2, ((a * d) * k1) * k2
 
     return _math.elementwise(parts)
 
 
-def _relu_gate(b: Array) -> tuple[Array, Array]:
-    return jnp.maximum(b, 0.0), jnp.where(b > 0, 1.0, 0.0)  # relu'(0) = 0, as relu
+def _relu_gate(b: Array) -> tuple[Array, Array, float, float]:
+    return jnp.maximum(b, 0.0), jnp.where(b > 0, 1.0, 0.0), 1.0, 1.0  # relu'(0) = 0, as relu
 
 
 def _bilinear_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
     return a * b, b, a
 
 
+def _sigmoid_gates(b: Array) -> tuple[Array, Array, Array, Array, Array]:
+    """``(s, d, k1, k2, neg)``: sigmoid(b) = (s k1) k2 where b < 0 (s alone elsewhere)
+    and sigmoid'(b) = (d k1) k2, with s, d <= e^-6 wherever a scale is below 1."""
+    m, k1, k2 = _math.exp_split_deep(-jnp.abs(b))
+    s, _, d = _math.sigmoid_scaled(b, m, k1 * k2)  # k1 k2 may flush: only 1 + e^-|b| uses it
+    return s, d, k1, k2, b < 0
+
+
 def _glu_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
-    # a sigmoid(b) as (a m r) k with e^{-|b|} = m k: for b < -87 the gate alone is
-    # subnormal (flushed), while the product may be normal down to b = -151.
-    m, k = _math.exp_split(-jnp.abs(b))
-    g_m, g_k, dg_m = _math.sigmoid_scaled(b, m, k)
-    return (a * g_m) * g_k, g_m * g_k, (a * dg_m) * k
+    # Not a _product gate: sigmoid' is scaled on both sides of 0 (a e^-b for large b),
+    # the value only for b < 0.
+    s, d, k1, k2, neg = _sigmoid_gates(b)
+    v1, v2 = jnp.where(neg, k1, 1.0), jnp.where(neg, k2, 1.0)
+    return ((a * s) * v1) * v2, (s * v1) * v2, ((a * d) * k1) * k2
+
+
+def _swiglu_gate(b: Array) -> tuple[Array, Array, Array, Array]:
+    # silu(b) = b sigmoid(b), silu'(b) = sigmoid(b) + b sigmoid'(b); |b| d <= 0.5 where
+    # scaled. An infinite b is replaced where it multiplies (b = -inf: -inf * 0).
+    s, d, k1, k2, neg = _sigmoid_gates(b)
+    bf = jnp.where(jnp.isfinite(b), b, 0.0)
+    bd = bf * d
+    return (jnp.where(neg, bf, b) * s, jnp.where(neg, s + bd, s + (bd * k1) * k2),
+            jnp.where(neg, k1, 1.0), jnp.where(neg, k2, 1.0))
 
 
 _GLU = _math.elementwise(_glu_parts)
 _REGLU = _product(_relu_gate)
-_GEGLU_TANH = _product(_special.gelu_tanh_parts)
-_GEGLU_ERF = _product(_special.gelu_erf_parts)
-_SWIGLU = _product(_math.silu_parts)
+_GEGLU_TANH = _product(_special.gelu_tanh_scaled)
+_GEGLU_ERF = _product(_special.gelu_erf_scaled)
+_SWIGLU = _product(_swiglu_gate)
 _BILINEAR = _math.elementwise(_bilinear_parts)
 
 

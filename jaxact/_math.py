@@ -68,6 +68,24 @@ def exp_split(x: Array) -> tuple[Array, Array]:
     return jnp.exp(jnp.where(low, x + 64.0, x)), jnp.where(low, math.exp(-64.0), 1.0)
 
 
+_E58 = math.exp(-58.0)
+
+
+def exp_split_deep(x: Array) -> tuple[Array, Array, Array]:
+    """``(m, k1, k2)`` with ``exp(x) == (m * k1) * k2`` for x <= 0, ``m`` normal down
+    to x = -203.
+
+    For products with a factor as large as float32 allows (a GLU value times its
+    gate), normal down to x = -190. From x = -64 (and again from -128) the exponent is
+    shifted by 58, exactly, so ``m`` stays below e^-6: a factor up to ~400 times it
+    cannot overflow before the scales e^-58 (each rounded to float32, half an ulp)
+    are applied.
+    """
+    one, two = x < -64.0, x < -128.0
+    m = jnp.exp(x + jnp.where(two, 116.0, jnp.where(one, 58.0, 0.0)))
+    return m, jnp.where(one, _E58, 1.0), jnp.where(two, _E58, 1.0)
+
+
 def exp_scaled(a: Array, x: Array) -> tuple[Array, Array]:
     """``(p, exp(-|a*x|))`` with the product's rounding error folded back in.
 

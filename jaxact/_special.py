@@ -1,7 +1,8 @@
 """GELU kernels, exact (erf) and tanh forms: value and derivative in one pass.
 
-Both return ``(f(x), f'(x))`` for float32 or float64 ``x`` (other floats are computed in
-float32 and cast back). The float32 kernels meet jaxact's bar (value <= 4 ulp, derivative
+Both return ``(f(x), f'(x))`` for float32 or float64 ``x`` (jaxact computes other floats
+in float32), and as mantissas with scales for products that stay normal where f itself
+is flushed (the GLU gates). The float32 kernels meet jaxact's bar (value <= 4 ulp, derivative
 <= 8 ulp against the exact function of the float32 input) on every finite input; the
 float64 ones use plain formulas (lax.erfc, exp) and are accurate to ~1e-13 relative.
 
@@ -26,10 +27,10 @@ through; it costs nothing at run time).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import jax.numpy as jnp
 from jax import Array, lax
+from jax.typing import ArrayLike
 
 from jaxact import _core
 
@@ -40,8 +41,10 @@ _C1 = (1.5957691669464111, -4.534068054340423e-08)  # 2 sqrt(2/pi), hi + lo
 _C3 = 0.07135481387376785  # 2 sqrt(2/pi) 0.044715
 _C3_HEAD = 0.07135009765625  # 12-bit head of C3: _C3_HEAD * (12-bit number) is exact
 _C3_TAIL = 4.718616310128709e-06  # C3 - _C3_HEAD
-_SHIFT3 = (2.079437255859375, 4.285820523364237e-06)  # 3 ln 2 = hi + lo, hi = k 2^-16
-_SHIFT8 = (5.5451812744140625, -3.829934485111153e-06)  # 8 ln 2
+# Tail shifts: exp(-s) = exp(hi - s) exp(lo) 2^-80 per level; hi = k 2^-16 makes hi - s
+# exact for the s in [64, 190] where a level applies.
+_SHIFT80 = (55.45176696777344, 7.477022187253379e-06)  # 80 ln 2 = hi + lo
+_SHIFT160 = (110.90354919433594, -3.047446879932429e-07)  # 160 ln 2
 # h(a) = exp(a^2/2) Q(a) = erfcx(a/sqrt2)/2 on 0 <= a <= 2.5, in y = a - 1.25.
 _H = (0.23076032102108002, -0.11049187928438187, 0.046322740614414215,
       -0.017529526725411415, 0.006102702580392361, -0.0019800022710114717,
@@ -66,29 +69,43 @@ _TA, _TB, _TC = -1.5, -0.45, -0.975  # tanh form: local derivative polynomial on
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
+Scaled = tuple[Array, Array, ArrayLike, ArrayLike]
+
+
+def gelu_erf_scaled(x: Array) -> Scaled:
+    """``(v, d, k1, k2)``: ``x Phi(x) = (v k1) k2`` and ``Phi(x) + x phi(x) = (d k1) k2``.
+
+    Phi is the standard normal CDF. In the negative tail (x < -11.3) the scales ``k``
+    are 2^-80 or 1 and ``v``, ``d`` stay normal (and at most ~1e-3) down to x = -19,
+    where the true values are far below float32's range: a factor such as the GEGLU
+    value ``a`` multiplied into ``v`` before the scales keeps ``a x Phi(x)`` whenever it
+    is normal. Elsewhere both scales are 1.
+    """
+    return _gelu_erf_f64(x) if x.dtype == jnp.float64 else _gelu_erf_f32(x, deep=True)
+
+
+def gelu_tanh_scaled(x: Array) -> Scaled:
+    """``(v, d, k1, k2)`` for ``(x s(w), s(w) + x w'(x) s(w) s(-w))`` as in
+    :func:`gelu_erf_scaled` (scaled below x = -9.2, mantissas normal down to -13.25).
+
+    ``w = 2 sqrt(2/pi) (x + 0.044715 x^3)`` and ``s`` is the logistic sigmoid:
+    ``x s(w) = x/2 (1 + tanh(w/2))``, the usual tanh GELU.
+    """
+    return _gelu_tanh_f64(x) if x.dtype == jnp.float64 else _gelu_tanh_f32(x, deep=True)
+
+
 def gelu_erf_parts(x: Array) -> tuple[Array, Array]:
-    """``(x Phi(x), Phi(x) + x phi(x))``, Phi the standard normal CDF."""
-    return _dispatch(x, _gelu_erf_f32, _gelu_erf_f64)
+    """``(x Phi(x), Phi(x) + x phi(x))`` (float32 or float64 ``x``)."""
+    return _unscaled(*(_gelu_erf_f64(x) if x.dtype == jnp.float64 else _gelu_erf_f32(x)))
 
 
 def gelu_tanh_parts(x: Array) -> tuple[Array, Array]:
-    """``(x s(w), s(w) + x w'(x) s(w) s(-w))`` with ``w = 2 sqrt(2/pi) (x + 0.044715 x^3)``.
-
-    ``s`` is the logistic sigmoid: ``x s(w) = x/2 (1 + tanh(w/2))``, the usual tanh GELU.
-    """
-    return _dispatch(x, _gelu_tanh_f32, _gelu_tanh_f64)
+    """The tanh GELU and its derivative (float32 or float64 ``x``)."""
+    return _unscaled(*(_gelu_tanh_f64(x) if x.dtype == jnp.float64 else _gelu_tanh_f32(x)))
 
 
-_Kernel = Callable[[Array], tuple[Array, Array]]
-
-
-def _dispatch(x: Array, f32: _Kernel, f64: _Kernel) -> tuple[Array, Array]:
-    if x.dtype == jnp.float64:
-        return f64(x)
-    if x.dtype == jnp.float32:
-        return f32(x)
-    value, deriv = f32(x.astype(jnp.float32))
-    return value.astype(x.dtype), deriv.astype(x.dtype)
+def _unscaled(v: Array, d: Array, k1: ArrayLike, k2: ArrayLike) -> tuple[Array, Array]:
+    return (v * k1) * k2, (d * k1) * k2
 
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -104,6 +121,25 @@ def _split(v: Array) -> tuple[Array, Array]:
     return hi, v - hi
 
 
+def _levels(s: Array, deep: bool) -> tuple[Array, ArrayLike, Array, Array]:
+    """``(k1, k2, hi, lo)`` for ``exp(-s) = exp(hi - s) exp(lo) k1 k2`` in the tail.
+
+    From s = 64 one scale 2^-80 (shift 80 ln 2): enough for f and f' themselves, which
+    are flushed long before s = 143. ``deep`` adds a second from s = 120, for products
+    with a large factor: the mantissa exp(hi - s) stays in [e^-77, e^-8.5] for s up to
+    187 (no overflow when a factor of a few hundred multiplies it, no flush down to the
+    last normal product). The plain kernels skip it (it costs ~15% of their time).
+    """
+    one = s >= 64.0
+    if not deep:
+        return (jnp.where(one, 2.0**-80, 1.0), 1.0, jnp.where(one, _SHIFT80[0], 0.0),
+                jnp.where(one, _SHIFT80[1], 0.0))
+    two = s >= 120.0
+    hi = jnp.where(two, _SHIFT160[0], jnp.where(one, _SHIFT80[0], 0.0))
+    lo = jnp.where(two, _SHIFT160[1], jnp.where(one, _SHIFT80[1], 0.0))
+    return jnp.where(one, 2.0**-80, 1.0), jnp.where(two, 2.0**-80, 1.0), hi, lo
+
+
 def _horner(coeffs: tuple[float, ...], t: Array) -> Array:
     acc = jnp.full_like(t, coeffs[-1])
     for c in coeffs[-2::-1]:
@@ -114,58 +150,60 @@ def _horner(coeffs: tuple[float, ...], t: Array) -> Array:
 # ---- exact GELU --------------------------------------------------------------------------
 
 
-def _gelu_erf_f32(x: Array) -> tuple[Array, Array]:
-    # Beyond |x| = 16, exp(-x^2/2) is 0 and both outputs are at their limits; clipping
-    # also keeps the splits below finite (x = +-inf, huge x) without changing the result.
-    xc = jnp.clip(x, -16.0, 16.0)
+def _gelu_erf_f32(x: Array, deep: bool = False) -> Scaled:
+    # Beyond |x| = 19, x phi(x) < 2^-252: the outputs are at their limits even after
+    # any float32 factor; clipping keeps the splits finite (x = +-inf, huge x).
+    xc = jnp.clip(x, -19.0, 19.0)
     a = jnp.abs(xc)
     ah, al = _split(a)
     p = a * a
     e = ((ah * ah - p) + (ah + ah) * al) + al * al  # a^2 = p + e exactly
-    # g = exp(-a^2/2) / scale from the exact a^2: exp(-p/2) alone would be off by
-    # |e|/2 ~ a^2 2^-25 relative (~100 ulp at a = 13). Where exp(-a^2/2) is subnormal
-    # (flushed to 0 on CPU) the derivative a phi(a) is not yet, so for p >= 128 the
-    # exponent is shifted by 3 ln 2 (hi part exact against p/2 >= 64, lo part folded
-    # into the correction) and scale = 2^-3 is applied after the larger factors.
-    far = p >= 128.0
-    ex = jnp.exp(jnp.where(far, _SHIFT3[0], 0.0) - 0.5 * p)
-    g = ex - ex * (0.5 * e - jnp.where(far, _SHIFT3[1], 0.0))
-    scale = jnp.where(far, 0.125, 1.0)
+    # g = exp(-a^2/2) / (k1 k2) from the exact a^2: exp(-p/2) alone would be off by
+    # |e|/2 ~ a^2 2^-25 relative (~100 ulp at a = 13). exp(-a^2/2) is subnormal (flushed
+    # to 0 on CPU) beyond a = 13.2, where the derivative a phi(a), or a GEGLU product,
+    # is not: from p/2 = 64 (and again from 120) the exponent is shifted by 80 ln 2 (hi
+    # part exact against p/2, lo part folded into the correction), one scale 2^-80 each.
+    k1, k2, hi, lo = _levels(0.5 * p, deep)
+    ex = jnp.exp(hi - 0.5 * p)
+    g = ex - ex * (0.5 * e - lo)
     near = a < _A1
     y = a - _Y0
     w = 1.0 / jnp.where(near, 1.0, p)  # 1/a^2; the untaken branch gets a safe 1
     n = _horner(_N, w)  # a h(a), |x| >= 2.5
     # t = |x| Q(|x|) = |x| (1 - Phi(|x|)), never formed as a difference:
     #   small |x|: |x| exp(-x^2/2) h(|x|);   large: exp(-x^2/2) N(1/x^2).
-    t = jnp.where(near, (a * _horner(_H, y)) * g, (g * n) * scale)
+    t = jnp.where(near, (a * _horner(_H, y)) * g, g * n)  # true t = (t k1) k2
     # x Phi(x) = -t for x < 0 and x - t for x >= 0 (x = +inf: inf - 0). Below 2^-60,
     # where t would flush to 0 first and leave x, Phi = 1/2 to float32 precision.
-    value = jnp.where(a < 2.0**-60, 0.5 * x, jnp.where(x < 0, 0.0, x) - t)
+    neg = x < 0
+    value = jnp.where(a < 2.0**-60, 0.5 * x, jnp.where(neg, -t, x - (t * k1) * k2))
     # d = Phi(-|x|) - |x| phi(|x|) = exp(-x^2/2) (h - |x|/sqrt(2 pi)): gelu'(x) for
     # x < 0, 1 - gelu'(x) for x >= 0. Small |x|: (A0 - |x|) K(|x|) exp(-x^2/2) with
     # A0 - |x| exact (Sterbenz near A0); large |x|: |x| exp(-x^2/2) (c - N/x^2), no cancel.
     da = (_A0[0] - a) + _core.opaque(_A0[1], x)
     d_near = (g * da) * _horner(_K, y)
-    d_far = -((a * g) * (_INV_SQRT_2PI - n * w)) * scale
+    d_far = -(a * g) * (_INV_SQRT_2PI - n * w)
     d = jnp.where(near, d_near, d_far)
-    return value, jnp.where(x < 0, d, 1.0 - d)
+    # x >= 0: x - t and 1 - d are ~x and ~1 wherever the scales are below 1.
+    return (value, jnp.where(neg, d, 1.0 - (d * k1) * k2),
+            jnp.where(neg, k1, 1.0), jnp.where(neg, k2, 1.0) if deep else 1.0)
 
 
-def _gelu_erf_f64(x: Array) -> tuple[Array, Array]:
+def _gelu_erf_f64(x: Array) -> Scaled:
     # float64: lax.erfc is accurate enough here (relative error ~x^2 2^-53 in the tail).
     xc = jnp.clip(x, -40.0, 40.0)  # exp(-x^2/2) underflows beyond; keeps -inf from 0*inf
     cdf = 0.5 * lax.erfc(xc * -math.sqrt(0.5))
     pdf = jnp.exp(-0.5 * (xc * xc)) * _INV_SQRT_2PI
-    return jnp.where(x > 40.0, x, xc * cdf), cdf + xc * pdf
+    return jnp.where(x > 40.0, x, xc * cdf), cdf + xc * pdf, 1.0, 1.0
 
 
 # ---- tanh GELU ---------------------------------------------------------------------------
 
 
-def _gelu_tanh_f32(x: Array) -> tuple[Array, Array]:
-    # Beyond |x| = 12, |w| > 140: s(w) is exactly 0 or 1 in float32. Clipping keeps x^3
-    # and the splits finite for huge x (no inf - inf = nan) without changing the result.
-    xc = jnp.clip(x, -12.0, 12.0)
+def _gelu_tanh_f32(x: Array, deep: bool = False) -> Scaled:
+    # Beyond |x| = 13.25, |w| > 187: s(w) is exactly 1, or 0 even after any float32
+    # factor. Clipping keeps x^3 and the splits finite for huge x (no inf - inf = nan).
+    xc = jnp.clip(x, -13.25, 13.25)
     # w = x (c1 + c3 x^2) as W + Wl to ~2^-33 relative: exp(w) amplifies an absolute
     # error of w one for one, and w reaches -100 before x s(w) underflows.
     xh, xl = _split(xc)
@@ -186,40 +224,39 @@ def _gelu_tanh_f32(x: Array) -> tuple[Array, Array]:
     big_w = w + wl  # renormalise: wl may reach 2^-11 |w|, too big for exp(W)(1 + Wl)
     w_lo = wl - (big_w - w)
     neg = big_w < 0
-    # E = exp(-|w|) / scale. Where exp(w) is subnormal (flushed on CPU) but x s(w) and
-    # the derivative (up to ~300 exp(w)) are not, the exponent is shifted by 8 ln 2
-    # (exact for |W| >= 64) and scale = 2^-8 is applied last.
-    far = big_w <= -64.0
-    ex = jnp.exp(jnp.where(far, _SHIFT8[0], 0.0) - jnp.abs(big_w))
-    e = ex + ex * (jnp.where(neg, w_lo, -w_lo) + jnp.where(far, _SHIFT8[1], 0.0))
-    scale = jnp.where(far, 2.0**-8, 1.0)
-    e_true = e * scale
+    # E = exp(-|w|) / (k1 k2). Where exp(w) is subnormal (flushed on CPU) but x s(w),
+    # the derivative (up to ~600 exp(w)) or a GEGLU product are not, the exponent is
+    # shifted by 80 ln 2 from |W| = 64 and again from 120 (exact there).
+    k1, k2, hi, lo = _levels(jnp.where(neg, -big_w, 0.0), deep)
+    ex = jnp.exp(hi - jnp.abs(big_w))
+    e = ex + ex * (jnp.where(neg, w_lo, -w_lo) + lo)
+    e_true = (e * k1) * k2
     # r = s(|w|) = 1/(1 + E) with the rounding of 1 + E compensated (Fast2Sum, E <= 1).
     one = _core.opaque(1.0, x)
     s = one + e_true
     s_lo = e_true - (s - one)
     r0 = 1.0 / s
     r = r0 - r0 * (s_lo * r0)
-    # s(w) = num r and s(-w) = den r (times scale where far; scale = 1 wherever w >= 0).
+    # s(w) = num r and s(-w) = den r (times k1 k2, which are 1 wherever w >= 0).
     # (Selecting the numerators, rather than forming e*r next to r, also keeps XLA from
     # splitting the kernel in two fusions around the exp.)
     num = jnp.where(neg, e, 1.0)
     den = jnp.where(neg, 1.0, e)
-    value = ((jnp.where(x < 0, xc, x) * num) * r) * scale
+    value = (jnp.where(x < 0, xc, x) * num) * r
     # derivative s(w) (1 + x w' s(-w)); x w' = w + 2 c3 x^3 (no cancellation for any x).
     # For w < 0, s(-w) = r = 1 - E r: 1 + xw - (xw E) r keeps the large part 1 + xw free
     # of r's rounding (the bracket cancels by up to ~3x there).
     xw = big_w + (xc * (big + rest)) * 2.0
     gate = jnp.where(neg, (1.0 + xw) - (xw * e_true) * r, 1.0 + xw * (den * r))
-    deriv = ((num * r) * gate) * scale
+    deriv = (num * r) * gate
     # Near its zero X0 the bracket cancels: (x - X0) T(x) there, x - X0_hi exact (Sterbenz).
     local = (xc >= _TA) & (xc <= _TB)
     dx0 = (xc - _X0[0]) - _core.opaque(_X0[1], x)
     deriv = jnp.where(local, dx0 * _horner(_T, xc - _TC), deriv)
-    return value, deriv
+    return value, deriv, k1, k2
 
 
-def _gelu_tanh_f64(x: Array) -> tuple[Array, Array]:
+def _gelu_tanh_f64(x: Array) -> Scaled:
     xc = jnp.clip(x, -24.0, 24.0)  # |w| > 1000 beyond: s(w) is exactly 0 or 1
     c1 = 2.0 * math.sqrt(2.0 / math.pi)
     c3 = c1 * 0.044715
@@ -230,4 +267,4 @@ def _gelu_tanh_f64(x: Array) -> tuple[Array, Array]:
     neg = w < 0
     sig, sig_neg = jnp.where(neg, e, 1.0) * r, jnp.where(neg, 1.0, e) * r
     value = jnp.where(x < 0, xc, x) * sig
-    return value, sig * (1.0 + (xc * (c1 + (3.0 * c3) * y)) * sig_neg)
+    return value, sig * (1.0 + (xc * (c1 + (3.0 * c3) * y)) * sig_neg), 1.0, 1.0
