@@ -106,8 +106,14 @@ def sigmoid_from(p: Array, e: Array) -> tuple[Array, Array, Array]:
 
 
 def sigmoid_parts(x: Array) -> tuple[Array, Array]:
-    y, _, dy = sigmoid_from(x, jnp.exp(-jnp.abs(x)))
-    return y, dy
+    """1 / (1 + e^-x), as jax.nn, and sigmoid' = e^-x r^2 (no 1 - sigmoid).
+
+    Capping the exponent at 88 keeps e^-x finite (no inf * 0 in the derivative) and
+    changes only values below x = -88, where both outputs are subnormal anyway.
+    """
+    e = jnp.exp(jnp.minimum(-x, 88.0))
+    r = 1.0 / (1.0 + e)
+    return r, (e * r) * r
 
 
 def softplus_parts(x: Array) -> tuple[Array, Array]:
@@ -126,11 +132,6 @@ _TANH_P = (
     -0.00841713696718216,
     0.002399404300376773,
 )
-# ln 4 split so that LN4_HI - 2|x| is exact: LN4_HI has 13 significant bits.
-_LN4_HI = 5678.0 / 4096.0
-_LN4_LO_EXP = math.exp(math.log(4.0) - _LN4_HI)
-
-
 def polyval(coeffs: tuple[float, ...], z: Array) -> Array:
     """Horner evaluation, ``coeffs`` lowest degree first."""
     acc = jnp.full_like(z, coeffs[-1])
@@ -140,22 +141,21 @@ def polyval(coeffs: tuple[float, ...], z: Array) -> Array:
 
 
 def tanh_parts(x: Array) -> tuple[Array, Array]:
-    """tanh and sech^2 from one exp: E = 4 e^{-2|x|}, 1 - tanh|x| = E/2 / (1 + E/4).
+    """tanh and sech^2 from one exp and one division: h = 4 / (1 + e^{2|x|}).
 
-    sech^2 = E / (1 + E/4)^2 keeps full relative accuracy where 1 - t^2 would be 0;
-    E is formed as exp(LN4_HI - 2|x|) * exp(LN4_LO) so it stays normal (not flushed)
-    until the true sech^2 itself is subnormal.
+    1 - tanh|x| = h/2 and sech^2 = h (1 - h/4), neither a cancelling difference
+    (1 - t^2 would be 0 beyond |x| = 9); h stays normal until the true sech^2 is
+    subnormal (e^{2|x|} overflows exactly there, giving h = 0).
     """
     a = jnp.abs(x)
-    big = jnp.exp(_LN4_HI - 2.0 * a) * _LN4_LO_EXP
-    e = 0.25 * big
-    q = (0.5 * big) / (1.0 + e)
+    h = 4.0 / (1.0 + jnp.exp(2.0 * a))
+    q = 0.5 * h
     z = x * x
     small = x + x * (z * polyval(_TANH_P, z))
     t = jnp.where(a < 0.55, small, jnp.copysign(1.0 - q, x))
     if x.dtype == jnp.float64:  # the polynomial is float32's; XLA's float64 tanh is fine
         t = jnp.tanh(x)
-    return t, big / ((1.0 + e) * (1.0 + e))
+    return t, h * (1.0 - 0.25 * h)
 
 
 # expm1(x) = x + x^2/2 + x^3 P(x) on |x| <= 0.7 (tests/reference/fit_expm1.py, 0.94 ulp);
@@ -209,9 +209,20 @@ def softplus_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
 
 
 def silu_parts(x: Array) -> tuple[Array, Array]:
-    """x sigmoid(x); derivative sigmoid(x) + x sigmoid'(x) (no 1 - sigmoid)."""
-    y, dy, _ = _silu_from(x, x, *exp_split(-jnp.abs(x)))
-    return y, dy
+    """x sigmoid(x) and its derivative sigmoid(x) (1 + x sigmoid(-x)), from one exp.
+
+    With q = 1 / (k + e^{-x} k^-1): sigmoid(x) = q k and sigmoid(-x) = e^{-x} k^-1 q,
+    where k = e^-64 below x = -64 (the shift is exact) and 1 elsewhere, so x e^x stays
+    normal down to x = -92 where e^x alone is flushed. The exponent is capped at 80 (it
+    only changes outputs that are subnormal anyway) and x clipped where it multiplies
+    a zero (x = -inf, and x = +inf in the derivative).
+    """
+    low = x < -64.0
+    k = jnp.where(low, math.exp(-64.0), 1.0)
+    big = jnp.exp(jnp.minimum(jnp.where(low, -64.0, 0.0) - x, 80.0))
+    q = 1.0 / (k + big)
+    bracket = 1.0 + jnp.clip(x, -200.0, 200.0) * (big * q)
+    return (jnp.maximum(x, -200.0) * q) * k, (q * bracket) * k
 
 
 def silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
