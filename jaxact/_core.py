@@ -156,22 +156,30 @@ def opaque(c: float, like: Array) -> Array:
 
 
 def two_prod(a: Array, b: Array) -> tuple[Array, Array]:
-    """``(p, e)`` with ``p = fl(a*b)`` and ``p + e == a*b`` exactly (Veltkamp split).
+    """``(p, e)`` with ``p = fl(a*b)`` and ``p + e == a*b`` (Dekker, halves from ``split``).
 
-    Exact for finite products whose factors are below ~1e34 in magnitude (float32).
+    Exact in float32 for finite products that are not near the subnormal range.
     """
     p = a * b
-    ah, al = _split(a)
-    bh, bl = _split(b)
+    ah, al = split(a)
+    bh, bl = split(b)
     e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
     return p, e
 
 
-def _split(a: Array) -> tuple[Array, Array]:
-    # 2^ceil(mantissa/2) + 1; the high half has few enough bits that products are exact.
-    factor = {jnp.dtype(jnp.float32): 4097.0, jnp.dtype(jnp.float64): 134217729.0}[a.dtype]
-    c = factor * a
-    hi = c - (c - a)
+def split(a: Array) -> tuple[Array, Array]:
+    """``a = hi + lo`` with ``hi`` the top half of the significand, by a bit mask.
+
+    12 + 12 bits in float32, so products of halves are exact; 26 + 27 in float64.
+    Unlike Veltkamp's ``4097 a - (4097 a - a)`` it cannot overflow, and a fused
+    multiply-add (which LLVM may form on CPU and GPU) cannot change it.
+    """
+    if a.dtype == jnp.float64:
+        bits = jax.lax.bitcast_convert_type(a, jnp.uint64) & np.uint64(0xFFFFFFFFF8000000)
+        hi = jax.lax.bitcast_convert_type(bits, jnp.float64)
+    else:
+        bits = jax.lax.bitcast_convert_type(a, jnp.uint32) & np.uint32(0xFFFFF000)
+        hi = jax.lax.bitcast_convert_type(bits, jnp.float32)
     return hi, a - hi
 
 

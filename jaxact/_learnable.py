@@ -49,8 +49,8 @@ def _tp(a: Array, b: Array) -> tuple[Array, Array]:
     ``p`` is the plain product, to half an ulp.
     """
     plain = a * b
-    ah, al = _split(a)
-    bh, bl = _split(b)
+    ah, al = _core.split(a)
+    bh, bl = _core.split(b)
     p, e1 = _core.two_sum(ah * bh, ah * bl)
     p, e2 = _core.two_sum(p, al * bh)
     e = (e1 + e2) + al * bl
@@ -59,18 +59,6 @@ def _tp(a: Array, b: Array) -> tuple[Array, Array]:
           & (jnp.abs(plain) >= tiny * 2.0**24)
           & (jnp.abs(a) >= tiny * 2.0**13) & (jnp.abs(b) >= tiny * 2.0**13))
     return jnp.where(ok, p, plain), jnp.where(ok, e, 0.0)
-
-
-def _split(a: Array) -> tuple[Array, Array]:
-    """``a = hi + lo`` with ``hi`` the top half of the significand (bit mask, exact):
-    12 + 12 bits in float32 (products of halves exact), 26 + 27 in float64."""
-    if a.dtype == jnp.float64:
-        bits = lax.bitcast_convert_type(a, jnp.uint64) & np.uint64(0xFFFFFFFFF8000000)
-        hi = lax.bitcast_convert_type(bits, jnp.float64)
-    else:
-        bits = lax.bitcast_convert_type(a, jnp.uint32) & np.uint32(0xFFFFF000)
-        hi = lax.bitcast_convert_type(bits, jnp.float32)
-    return hi, a - hi
 
 
 def _ts(a: Array, b: Array) -> tuple[Array, Array]:

@@ -111,16 +111,6 @@ def _unscaled(v: Array, d: Array, k1: ArrayLike, k2: ArrayLike) -> tuple[Array, 
 # ---- helpers ---------------------------------------------------------------------------
 
 
-def _split(v: Array) -> tuple[Array, Array]:
-    """Veltkamp split ``v = hi + lo``, 12-bit ``hi``; products of two heads are exact.
-
-    The factor is opaque so that XLA cannot fold it into a constant factor of ``v``.
-    """
-    t = _core.opaque(4097.0, v) * v
-    hi = t - (t - v)
-    return hi, v - hi
-
-
 def _levels(s: Array, deep: bool) -> tuple[Array, ArrayLike, Array, Array]:
     """``(k1, k2, hi, lo)`` for ``exp(-s) = exp(hi - s) exp(lo) k1 k2`` in the tail.
 
@@ -155,7 +145,7 @@ def _gelu_erf_f32(x: Array, deep: bool = False) -> Scaled:
     # any float32 factor; clipping keeps the splits finite (x = +-inf, huge x).
     xc = jnp.clip(x, -19.0, 19.0)
     a = jnp.abs(xc)
-    ah, al = _split(a)
+    ah, al = _core.split(a)
     p = a * a
     e = ((ah * ah - p) + (ah + ah) * al) + al * al  # a^2 = p + e exactly
     # g = exp(-a^2/2) / (k1 k2) from the exact a^2: exp(-p/2) alone would be off by
@@ -206,10 +196,10 @@ def _gelu_tanh_f32(x: Array, deep: bool = False) -> Scaled:
     xc = jnp.clip(x, -13.25, 13.25)
     # w = x (c1 + c3 x^2) as W + Wl to ~2^-33 relative: exp(w) amplifies an absolute
     # error of w one for one, and w reaches -100 before x s(w) underflows.
-    xh, xl = _split(xc)
+    xh, xl = _core.split(xc)
     xh2 = xh * xh  # exact: 12-bit head
     v = _C3_HEAD * xh  # exact: 12-bit * 12-bit
-    vh, vl = _split(v)
+    vh, vl = _core.split(v)
     big = vh * xh  # exact; _C3_HEAD xh^2 = big + vl xh
     # The rest of c3 x^2, all terms ~2^-11 of big, so float32 rounding is harmless:
     # vl xh, (c3 - _C3_HEAD) xh^2, and c3 (x^2 - xh^2) with x^2 - xh^2 = (xh + x) xl.
@@ -219,7 +209,7 @@ def _gelu_tanh_f32(x: Array, deep: bool = False) -> Scaled:
     bb = mh - c1
     ml = ((c1 - (mh - bb)) + (big - bb)) + (rest + _C1[1])
     w = xc * mh  # w = x m = w + wl (two_prod) + x ml
-    mhh, mhl = _split(mh)
+    mhh, mhl = _core.split(mh)
     wl = (((xh * mhh - w) + xh * mhl + xl * mhh) + xl * mhl) + xc * ml
     big_w = w + wl  # renormalise: wl may reach 2^-11 |w|, too big for exp(W)(1 + Wl)
     w_lo = wl - (big_w - w)
