@@ -82,7 +82,7 @@ def registry_cases(only: Sequence[str] | None = None) -> tuple[list[Case], list[
         ours = functools.partial(e.fn, **kw) if kw else e.fn
         if theirs is not None and kw:
             theirs = functools.partial(theirs, **kw)
-        cases.append(Case(e.name, e.kind, ours, theirs, tuple(e.domain)))
+        cases.append(Case(e.name, e.kind, ours, theirs, e.domain))
     return cases, skipped
 
 

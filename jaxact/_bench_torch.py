@@ -8,6 +8,7 @@ CPU ops are synchronous); the backward pass is ``y.backward(g)`` with a fresh le
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -55,9 +56,9 @@ def calls(name: str, x: np.ndarray, dtype: str) -> tuple[Callable[[], Any], ...]
     """
     if name not in FUNCTIONS:
         return None
-    try:
-        import torch
-        import torch.nn.functional as F
+    try:  # by name: torch is optional, so type checkers may not see it
+        torch = importlib.import_module("torch")
+        F = importlib.import_module("torch.nn.functional")
     except ImportError:
         return None
     fn = FUNCTIONS[name]

@@ -108,7 +108,7 @@ def _jitted(kernel: Callable[..., Array], static: Any, fixed: Any, nparams: int)
 
 
 def apply(
-    kernel: Callable[..., Array],
+    kernel: Callable[..., Any],
     x: Array,
     *params: ArrayLike | None,
     **static: Any,

@@ -134,7 +134,7 @@ def readme_table() -> str:
         "Range is the output range with default parameters; a kink is where the derivative "
         "jumps, and *grad* is the derivative jaxact returns exactly there.",
     ]
-    kinds = sorted({e.kind for e in entries()}, key=list(KIND_TITLES).index)
+    kinds: list[Kind] = sorted({e.kind for e in entries()}, key=list(KIND_TITLES).index)
     for kind in kinds:
         parts += [f"### {KIND_TITLES[kind]}", function_table(kind=kind)]
     return "\n\n".join(parts)

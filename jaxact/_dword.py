@@ -15,6 +15,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
+from jax.typing import ArrayLike
 
 from jaxact._core import opaque, two_prod, two_sum
 from jaxact._math import polyval
@@ -67,7 +68,7 @@ def _exp_pair(y: Array, y_lo: Array) -> tuple[Array, Array]:
     return _times_pow2(hi, n), _times_pow2(lo2, n)
 
 
-def pow_pair(u: Array, beta: Array, beta_lo: Array | float = 0.0) -> tuple[Array, Array]:
+def pow_pair(u: Array, beta: ArrayLike, beta_lo: ArrayLike = 0.0) -> tuple[Array, Array]:
     """``u^(β + β_lo)`` as a pair ``(hi, lo)``, for positive normal float32 ``u``.
 
     ``hi + lo`` is within ~2^-28 relative while ``lo`` stays a normal float32 (results

@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import hashlib
 import http.client
+import importlib
 import os
 import sys
 import tempfile
@@ -147,8 +148,8 @@ def _progress(total: int | None, label: str):
     """A tqdm bar on an interactive stderr; otherwise none (also when tqdm is missing)."""
     if not sys.stderr.isatty():
         return None
-    try:
-        from tqdm import tqdm  # pyright: ignore[reportMissingModuleSource]
+    try:  # by name: tqdm is an optional extra, so type checkers may not see it
+        tqdm = importlib.import_module("tqdm").tqdm
     except ImportError:
         return None
     return tqdm(total=total, desc=label, unit="B", unit_scale=True, leave=False)

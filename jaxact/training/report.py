@@ -28,7 +28,7 @@ def environment() -> dict[str, Any]:
 def table(runs: list[dict[str, Any]]) -> str:
     """One row per activation: final test accuracy and loss, best accuracy, s/epoch."""
     head = ("activation", "test acc", "best acc", "test loss", "train acc", "s/epoch", "img/s")
-    rows = [head]
+    rows: list[tuple[str, ...]] = [head]
     for r in runs:
         last = r["epochs"][-1]
         # the first epoch includes compilation; later epochs show the steady speed
