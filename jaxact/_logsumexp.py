@@ -21,12 +21,22 @@ from jaxact._normalizers import Axis, masked, prepare, rest_of, row_sum, shift, 
 from jaxact._registry import Entry, Param, register
 
 
-def _lse_value(a: Array, b: Array | None, mask: Array | None, axis: tuple[int, ...]):
+def _plain(a: Array, mask: Array | None, axis: tuple[int, ...]):
+    """``((lse, sign), e, s1)`` without weights: e = exp(a - max), s1 = sum(e) - 1.
+
+    The tie mask is piecewise constant; behind stop_gradient its arithmetic form (slope
+    1/tiny at 0) stays out of the derivative of the JVP rule, which uses these too.
+    """
     m_raw, m, d, err, top = shift(a, mask, axis)
+    e, s1 = rest_of(d, err, jax.lax.stop_gradient(top), axis)
+    lse = jnp.where(jnp.isfinite(m_raw), m + jnp.log1p(s1), m_raw)  # +-inf, nan pass
+    return (lse, jnp.where(jnp.isnan(lse), lse, 1.0)), e, s1
+
+
+def _lse_value(a: Array, b: Array | None, mask: Array | None, axis: tuple[int, ...]):
     if b is None:
-        lse = m + jnp.log1p(rest_of(d, err, top, axis)[1])
-        lse = jnp.where(jnp.isfinite(m_raw), lse, m_raw)  # +-inf and nan pass through
-        return lse, jnp.where(jnp.isnan(lse), lse, 1.0)
+        return _plain(a, mask, axis)[0]
+    m_raw, m, d, err, _ = shift(a, mask, axis)
     s = row_sum(masked(b * (jnp.exp(d) * (1.0 + err)), mask), axis)
     lse = jnp.where(m_raw == jnp.inf, jnp.inf, m + jnp.log(jnp.abs(s)))
     return lse, jnp.sign(s)
@@ -50,14 +60,15 @@ def _lse_jvp(axis, primals, tangents):
     (a, b, mask), (ta, tb, _) = primals, tangents
     # d lse = sum(w da) + sum(w / b db), w = b e^a / sum(b e^a): the softmax when b is
     # None, computed from the exactly shifted exponents, not as exp(a - lse).
+    if b is None:  # one pass: the value's own sums give the softmax e / (1 + s1)
+        out, e, s1 = _plain(a, mask, axis)
+        dot = row_sum(e * (masked(ta, mask) / (1.0 + s1)), axis)
+        return out, (dot, jnp.zeros_like(out[1]))
     out = _lse(a, b, mask, axis)
-    if b is None:
-        dot = row_sum(softmax_core(a, mask, axis) * masked(ta, mask), axis)
-    else:
-        w = _weights(a, b, mask, axis)
-        dot = row_sum(w * masked(ta, mask), axis)
-        dot = dot + row_sum(_weights(a, jnp.ones_like(b), mask, axis) * masked(tb, mask),
-                            axis) * _ratio(a, b, mask, axis)
+    w = _weights(a, b, mask, axis)
+    dot = row_sum(w * masked(ta, mask), axis)
+    dot = dot + row_sum(_weights(a, jnp.ones_like(b), mask, axis) * masked(tb, mask),
+                        axis) * _ratio(a, b, mask, axis)
     return out, (dot, jnp.zeros_like(out[1]))
 
 
@@ -82,14 +93,16 @@ def _expm1_nonpositive(d: Array) -> Array:
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _lme(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
-    m_raw, m, d, err, top = shift(x, mask, axis)
+    m_raw, m, d, err, _ = shift(x, mask, axis)
     e = jnp.exp(d)
     if mask is None:
         n = jnp.asarray(math.prod(x.shape[i] for i in axis), x.dtype)
     else:
         n = jnp.sum(mask, axis, keepdims=True).astype(x.dtype)
     below = row_sum(masked(_expm1_nonpositive(d) + err * e, mask), axis) / n
-    mean = (1.0 + rest_of(d, err, top, axis)[1]) / n
+    # The plain sum (no separate maxima): it is only used where mean <= 1/2, where log
+    # does not cancel; it is also the softmax's sum, which the JVP rule shares.
+    mean = row_sum(masked(e * (1.0 + err), mask), axis) / n
     # mean - 1 = below: log1p(below) where the mean is near 1, log(mean) where it is not.
     # m + log1p(u) is summed as (m + u) + (log1p(u) - u): m + u is exact when they
     # cancel, and log1p(u) - u comes from its series when small.
