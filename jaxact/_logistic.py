@@ -85,8 +85,9 @@ def tanh(x: ArrayLike) -> Array:
         \tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}},
         \qquad \tanh'(x) = \mathrm{sech}^2(x)
 
-    :math:`\mathrm{sech}^2` is computed from :math:`e^{-2|x|}`, not as
-    :math:`1 - \tanh^2`, which is 0 for :math:`|x| > 9` in float32.
+    :math:`\mathrm{sech}^2` is computed as :math:`h\,(1 - h/4)` with
+    :math:`h = 4/(1 + e^{2|x|})`, not as :math:`1 - \tanh^2`, which is 0 for
+    :math:`|x| > 9` in float32.
 
     Args:
       x: input array.
