@@ -63,9 +63,7 @@ def _erf(za: Array) -> tuple[Array, Array]:
     g = jnp.exp(-p) * (1.0 - pe)
     # erfc(z) = 2 h(a) e^{-z^2}, a = sqrt2 z: h = erfcx(a/sqrt2)/2 from _special's fits.
     a = jnp.where(small, _special._A1, z * math.sqrt(2.0))
-    near = a < _special._A1
-    h = jnp.where(near, _special._horner(_special._H, a - _special._Y0),
-                  _special._horner(_special._N, 1.0 / (a * a)) / a)
+    h = _special.mills(a)
     return jnp.where(small, over, 1.0 - 2.0 * (h * g)), small
 
 

@@ -52,8 +52,7 @@ def _erf(z: Array) -> Array:
     zz = z * z
     small = z + z * _math.polyval(_ERF, jnp.where(near, zz, 0.0))
     a = jnp.clip(z * math.sqrt(2.0), 1.0, 16.0)  # erfc(z) < 1e-100 beyond 16/sqrt2
-    h = jnp.where(a < _special._A1, _special._horner(_special._H, a - _special._Y0),
-                  _special._horner(_special._N, 1.0 / (a * a)) / a)
+    h = _special.mills(a)
     return jnp.where(near, small, 1.0 - (2.0 * jnp.exp(-zz)) * h)
 
 

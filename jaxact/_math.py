@@ -132,6 +132,8 @@ _TANH_P = (
     -0.00841713696718216,
     0.002399404300376773,
 )
+
+
 def polyval(coeffs: tuple[float, ...], z: Array) -> Array:
     """Horner evaluation, ``coeffs`` lowest degree first."""
     acc = jnp.full_like(z, coeffs[-1])

@@ -27,12 +27,14 @@ through; it costs nothing at run time).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import jax.numpy as jnp
 from jax import Array, lax
 from jax.typing import ArrayLike
 
 from jaxact import _core
+from jaxact._math import polyval
 
 # ---- constants: printed by tests/reference/fit_erfcx.py (run it to regenerate) -------
 _A0 = (0.7517915368080139, -1.211444988769017e-08)  # zero of gelu' at x = -A0, hi + lo
@@ -81,7 +83,7 @@ def gelu_erf_scaled(x: Array) -> Scaled:
     value ``a`` multiplied into ``v`` before the scales keeps ``a x Phi(x)`` whenever it
     is normal. Elsewhere both scales are 1.
     """
-    return _gelu_erf_f64(x) if x.dtype == jnp.float64 else _gelu_erf_f32(x, deep=True)
+    return _kernel(x, _gelu_erf_f32, _gelu_erf_f64, deep=True)
 
 
 def gelu_tanh_scaled(x: Array) -> Scaled:
@@ -91,17 +93,31 @@ def gelu_tanh_scaled(x: Array) -> Scaled:
     ``w = 2 sqrt(2/pi) (x + 0.044715 x^3)`` and ``s`` is the logistic sigmoid:
     ``x s(w) = x/2 (1 + tanh(w/2))``, the usual tanh GELU.
     """
-    return _gelu_tanh_f64(x) if x.dtype == jnp.float64 else _gelu_tanh_f32(x, deep=True)
+    return _kernel(x, _gelu_tanh_f32, _gelu_tanh_f64, deep=True)
 
 
 def gelu_erf_parts(x: Array) -> tuple[Array, Array]:
     """``(x Phi(x), Phi(x) + x phi(x))`` (float32 or float64 ``x``)."""
-    return _unscaled(*(_gelu_erf_f64(x) if x.dtype == jnp.float64 else _gelu_erf_f32(x)))
+    return _unscaled(*_kernel(x, _gelu_erf_f32, _gelu_erf_f64, deep=False))
 
 
 def gelu_tanh_parts(x: Array) -> tuple[Array, Array]:
     """The tanh GELU and its derivative (float32 or float64 ``x``)."""
-    return _unscaled(*(_gelu_tanh_f64(x) if x.dtype == jnp.float64 else _gelu_tanh_f32(x)))
+    return _unscaled(*_kernel(x, _gelu_tanh_f32, _gelu_tanh_f64, deep=False))
+
+
+def mills(a: Array) -> Array:
+    """``h(a) = exp(a^2/2) Q(a) = erfcx(a/sqrt2)/2`` for finite ``a >= 1``, Q = 1 - Phi.
+
+    The kernels' own fits: the polynomial in ``a - 1.25`` below 2.5, ``N(1/a^2)/a`` above
+    (used by erf-based gates elsewhere: erfc(z) = 2 e^{-z^2} h(z sqrt2)).
+    """
+    return jnp.where(a < _A1, polyval(_H, a - _Y0), polyval(_N, 1.0 / (a * a)) / a)
+
+
+def _kernel(x: Array, f32: Callable[..., Scaled], f64: Callable[[Array], Scaled], *,
+            deep: bool) -> Scaled:
+    return f64(x) if x.dtype == jnp.float64 else f32(x, deep=deep)
 
 
 def _unscaled(v: Array, d: Array, k1: ArrayLike, k2: ArrayLike) -> tuple[Array, Array]:
@@ -130,13 +146,6 @@ def _levels(s: Array, deep: bool) -> tuple[Array, ArrayLike, Array, Array]:
     return jnp.where(one, 2.0**-80, 1.0), jnp.where(two, 2.0**-80, 1.0), hi, lo
 
 
-def _horner(coeffs: tuple[float, ...], t: Array) -> Array:
-    acc = jnp.full_like(t, coeffs[-1])
-    for c in coeffs[-2::-1]:
-        acc = acc * t + c
-    return acc
-
-
 # ---- exact GELU --------------------------------------------------------------------------
 
 
@@ -159,10 +168,10 @@ def _gelu_erf_f32(x: Array, deep: bool = False) -> Scaled:
     near = a < _A1
     y = a - _Y0
     w = 1.0 / jnp.where(near, 1.0, p)  # 1/a^2; the untaken branch gets a safe 1
-    n = _horner(_N, w)  # a h(a), |x| >= 2.5
+    n = polyval(_N, w)  # a h(a), |x| >= 2.5
     # t = |x| Q(|x|) = |x| (1 - Phi(|x|)), never formed as a difference:
     #   small |x|: |x| exp(-x^2/2) h(|x|);   large: exp(-x^2/2) N(1/x^2).
-    t = jnp.where(near, (a * _horner(_H, y)) * g, g * n)  # true t = (t k1) k2
+    t = jnp.where(near, (a * polyval(_H, y)) * g, g * n)  # true t = (t k1) k2
     # x Phi(x) = -t for x < 0 and x - t for x >= 0 (x = +inf: inf - 0). Below 2^-60,
     # where t would flush to 0 first and leave x, Phi = 1/2 to float32 precision.
     neg = x < 0
@@ -171,7 +180,7 @@ def _gelu_erf_f32(x: Array, deep: bool = False) -> Scaled:
     # x < 0, 1 - gelu'(x) for x >= 0. Small |x|: (A0 - |x|) K(|x|) exp(-x^2/2) with
     # A0 - |x| exact (Sterbenz near A0); large |x|: |x| exp(-x^2/2) (c - N/x^2), no cancel.
     da = (_A0[0] - a) + _core.opaque(_A0[1], x)
-    d_near = (g * da) * _horner(_K, y)
+    d_near = (g * da) * polyval(_K, y)
     d_far = -(a * g) * (_INV_SQRT_2PI - n * w)
     d = jnp.where(near, d_near, d_far)
     # x >= 0: x - t and 1 - d are ~x and ~1 wherever the scales are below 1.
@@ -242,7 +251,7 @@ def _gelu_tanh_f32(x: Array, deep: bool = False) -> Scaled:
     # Near its zero X0 the bracket cancels: (x - X0) T(x) there, x - X0_hi exact (Sterbenz).
     local = (xc >= _TA) & (xc <= _TB)
     dx0 = (xc - _X0[0]) - _core.opaque(_X0[1], x)
-    deriv = jnp.where(local, dx0 * _horner(_T, xc - _TC), deriv)
+    deriv = jnp.where(local, dx0 * polyval(_T, xc - _TC), deriv)
     return value, deriv, k1, k2
 
 
