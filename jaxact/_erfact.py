@@ -113,7 +113,7 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     vc = jnp.clip(v, -100.0, 100.0)
     e, el, ke = _exp_dd(vc, jnp.where(vc == v, vl, 0.0))
     z1, z1e = _tp(alpha, e)
-    half = ke // 2
+    half = ke >> 1  # floor(ke / 2) as a shift (vectorised; integer division is not)
     scale = _pow2(half, x.dtype) * _pow2(ke - half, x.dtype)  # 2^ke, exact (|ke| <= 145)
     zh, zl = z1 * scale, (z1e + alpha * el) * scale
     z2 = _square(jnp.where(big, 0.0, zh), jnp.where(big, 0.0, zl))
