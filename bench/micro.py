@@ -4,7 +4,7 @@ A thin wrapper over ``jaxact bench`` (the code lives in ``jaxact/_bench.py`` so 
 installed console script works anywhere) that writes ``bench/results/<platform>-<device>.json``
 next to this script. Run from the repository root::
 
-    python -m bench.micro            # all 77 functions at 2^20 + a 2^10..2^26 ladder
+    python -m bench.micro            # all 77 functions at 2^22 + a 2^10..2^26 ladder
     python -m bench.micro --quick    # jax.nn's functions, small, few rounds (< 1 min)
     python -m bench.micro --only gelu,softmax --size 1048576 --reps 51
 """

@@ -167,7 +167,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--size",
         type=int,
         default=None,
-        help=f"elements per input, as rows of {b.ROW} (default 2^20; --quick 2^14)",
+        help=f"elements per input, as rows of {b.ROW} (default 2^22; --quick 2^14)",
     )
     parser.add_argument(
         "--reps",

@@ -299,12 +299,24 @@ def test_parameter_derivative(case: cases.Case, key: str, mode: str) -> None:
 # by only ~120 of its own ulps, so an answer of 0 (x - logsumexp cancelling) is an error.
 
 
+# On CPU the row sums take a GEMV up to 2^20 elements and XLA's fused reduction above
+# (jaxact/_normalizers.py, row_sum): "fused" tiles the table's rows past that size and
+# checks the first copy against the same references.
+SIZES = ["table", "fused"]
+
+
+def _tiled(a: np.ndarray, copies: int) -> np.ndarray:
+    return np.tile(a, (copies,) + (1,) * (a.ndim - 1))
+
+
 @functools.cache
-def norm_computed(case_id: str) -> dict[str, np.ndarray]:
+def norm_computed(case_id: str, size: str = "table") -> dict[str, np.ndarray]:
     case, t = NORM[case_id], table(case_id)
+    rows = len(t["x"])
+    copies = 1 if size == "table" else -(-(2**20 + 1) // t["x"].size)
     fn = ja.get(case.name)
     kw: dict[str, Any] = dict(case.params)
-    kw.update({k: jnp.asarray(t[k]) for k in ("where", "b") if k in t})
+    kw.update({k: jnp.asarray(_tiled(t[k], copies)) for k in ("where", "b") if k in t})
     signed = kw.get("return_sign", False)
 
     @jax.jit
@@ -312,11 +324,11 @@ def norm_computed(case_id: str) -> dict[str, np.ndarray]:
         y, pull = jax.vjp(lambda x: fn(x, axis=-1, **kw), x)
         return y, pull((g, jnp.zeros_like(y[1])) if signed else g)[0]
 
-    y, vjp = run(jnp.asarray(t["x"]), jnp.asarray(t["g"]))
+    y, vjp = run(jnp.asarray(_tiled(t["x"], copies)), jnp.asarray(_tiled(t["g"], copies)))
     value, sign = (y if signed else (y, None))
-    out = dict(value=np.asarray(value), vjp=np.asarray(vjp))
+    out = dict(value=np.asarray(value)[:rows], vjp=np.asarray(vjp)[:rows])
     if sign is not None:
-        out["sign"] = np.asarray(sign)
+        out["sign"] = np.asarray(sign)[:rows]
     return out
 
 
@@ -352,9 +364,10 @@ def flushed_weights(t: dict[str, np.ndarray]) -> np.ndarray:
     return (np.abs(w) < TINY) | (np.abs(w * g) < TINY)
 
 
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("case", cases.NORM_CASES, ids=lambda c: c.id)
-def test_normalizer_value(case: cases.NormCase) -> None:
-    t, got = table(case.id), norm_computed(case.id)
+def test_normalizer_value(case: cases.NormCase, size: str) -> None:
+    t, got = table(case.id), norm_computed(case.id, size)
     ref = t["value"]
     assert got["value"].shape == ref.shape, f"{case.id}: shape {got['value'].shape} != {ref.shape}"
     units = unit(ref, t["value_scale"], always=case.name in REDUCTIONS)
@@ -367,8 +380,9 @@ def test_normalizer_value(case: cases.NormCase) -> None:
                                  f"{got['sign'][wrong]}, want {t['sign'][wrong]}")
 
 
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("case", cases.NORM_CASES, ids=lambda c: c.id)
-def test_normalizer_vjp(case: cases.NormCase) -> None:
+def test_normalizer_vjp(case: cases.NormCase, size: str) -> None:
     """VJP with a fixed cotangent g, <= 8 units.
 
     A VJP entry is a signed sum (softmax: y_j g_j - y_j sum_i y_i g_i; log_softmax:
@@ -377,7 +391,7 @@ def test_normalizer_vjp(case: cases.NormCase) -> None:
     above 2^10). The conditioning in x (sum_k |x_k dvjp_j/dx_k|) counts as for values.
     Undefined entries (the all -inf row) are not compared.
     """
-    t, got = table(case.id), norm_computed(case.id)
+    t, got = table(case.id), norm_computed(case.id, size)
     ref = t["vjp"]
     units = np.maximum(unit(ref, t["vjp_terms"], always=True), unit(ref, t["vjp_scale"]))
     err = ulp_error(got["vjp"], ref, units)
