@@ -115,12 +115,20 @@ def rest_of(d: Array, err: Array, top: Array, axis: tuple[int, ...]) -> tuple[Ar
     return e, row_sum(e * (1.0 - top), axis) + (ties - 1.0)
 
 
-def _log_softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
+def _log_softmax_parts(x: Array, mask: Array | None, axis: tuple[int, ...]
+                       ) -> tuple[Array, Array]:
+    """The log-softmax and the softmax, from the same sums (no second exp).
+
+    The tie mask is piecewise constant; behind stop_gradient its arithmetic form (slope
+    1/tiny at 0) stays out of the derivative of the JVP rule, which uses both.
+    """
     m_raw, m, d, err, top = shift(x, mask, axis)
+    e, s1 = rest_of(d, err, jax.lax.stop_gradient(top), axis)
     # +inf, NaN or only -inf in a slice: NaN, as jax.nn (a per-slice select, cheap).
-    log_sum = jnp.where(jnp.isfinite(m_raw), jnp.log1p(rest_of(d, err, top, axis)[1]), jnp.nan)
-    y = (x - m) - log_sum  # x itself, not the clipped d: far-below entries keep their value
-    return y if mask is None else jnp.where(mask, y, -jnp.inf)
+    finite = jnp.isfinite(m_raw)
+    y = (x - m) - jnp.where(finite, jnp.log1p(s1), jnp.nan)  # x, not the clipped d
+    p = masked(e * jnp.where(finite, 1.0 / (1.0 + s1), jnp.nan), mask)
+    return (y if mask is None else jnp.where(mask, y, -jnp.inf)), p
 
 
 def softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
@@ -139,14 +147,13 @@ def masked(t: Array, mask: Array | None) -> Array:
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _log_softmax(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
-    return _log_softmax_value(x, mask, axis)
+    return _log_softmax_parts(x, mask, axis)[0]
 
 
 @_log_softmax.defjvp
 def _log_softmax_jvp(axis, primals, tangents):
     (x, mask), (t, _) = primals, tangents
-    y = _log_softmax(x, mask, axis)
-    p = jnp.exp(y)  # the softmax: the one residual
+    y, p = _log_softmax_parts(x, mask, axis)  # p, the softmax: the one residual
     t = masked(t, mask)
     return y, masked(t + spread(-row_sum(p * t, axis), t.shape, axis), mask)
 
