@@ -105,13 +105,19 @@ def sigmoid_from(p: Array, e: Array) -> tuple[Array, Array, Array]:
     return jnp.where(pos, r, er), jnp.where(pos, er, r), er * r
 
 
+def _exp_cap(dtype: Any) -> float:
+    """The largest whole t with e^t finite in ``dtype``: 88 (float32), 709 (float64)."""
+    return float(math.floor(math.log(float(jnp.finfo(dtype).max))))
+
+
 def sigmoid_parts(x: Array) -> tuple[Array, Array]:
     """1 / (1 + e^-x), as jax.nn, and sigmoid' = e^-x r^2 (no 1 - sigmoid).
 
-    Capping the exponent at 88 keeps e^-x finite (no inf * 0 in the derivative) and
-    changes only values below x = -88, where both outputs are subnormal anyway.
+    Capping the exponent (88 in float32, 709 in float64) keeps e^-x finite (no inf * 0
+    in the derivative) and changes only values below -cap, where both outputs are
+    subnormal anyway.
     """
-    e = jnp.exp(jnp.minimum(-x, 88.0))
+    e = jnp.exp(jnp.minimum(-x, _exp_cap(x.dtype)))
     r = 1.0 / (1.0 + e)
     return r, (e * r) * r
 
@@ -215,16 +221,18 @@ def silu_parts(x: Array) -> tuple[Array, Array]:
 
     With q = 1 / (k + e^{-x} k^-1): sigmoid(x) = q k and sigmoid(-x) = e^{-x} k^-1 q,
     where k = e^-64 below x = -64 (the shift is exact) and 1 elsewhere, so x e^x stays
-    normal down to x = -92 where e^x alone is flushed. The exponent is capped at 80 (it
-    only changes outputs that are subnormal anyway) and x clipped where it multiplies
-    a zero (x = -inf, and x = +inf in the derivative).
+    normal down to x = -92 where e^x alone is flushed. The exponent is capped 8 below
+    e's overflow (80 in float32, 701 in float64: it only changes outputs that are
+    subnormal anyway) and x clipped where it multiplies a zero (x = -inf, and x = +inf
+    in the derivative), at 200 in float32 and 800 in float64, beyond every x e^x.
     """
     low = x < -64.0
     k = jnp.where(low, math.exp(-64.0), 1.0)
-    big = jnp.exp(jnp.minimum(jnp.where(low, -64.0, 0.0) - x, 80.0))
+    big = jnp.exp(jnp.minimum(jnp.where(low, -64.0, 0.0) - x, _exp_cap(x.dtype) - 8.0))
     q = 1.0 / (k + big)
-    bracket = 1.0 + jnp.clip(x, -200.0, 200.0) * (big * q)
-    return (jnp.maximum(x, -200.0) * q) * k, (q * bracket) * k
+    lim = 800.0 if x.dtype == jnp.float64 else 200.0
+    bracket = 1.0 + jnp.clip(x, -lim, lim) * (big * q)
+    return (jnp.maximum(x, -lim) * q) * k, (q * bracket) * k
 
 
 def silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
