@@ -22,13 +22,10 @@ from jaxact._registry import Entry, Param, register
 
 
 def _plain(a: Array, mask: Array | None, axis: tuple[int, ...]):
-    """``((lse, sign), e, s1)`` without weights: e = exp(a - max), s1 = sum(e) - 1.
-
-    The tie mask is piecewise constant; behind stop_gradient its arithmetic form (slope
-    1/tiny at 0) stays out of the derivative of the JVP rule, which uses these too.
-    """
+    """``((lse, sign), e, s1)`` without weights: e = exp(a - max), s1 = sum(e) - 1
+    (the JVP rule takes the softmax e / (1 + s1) from them)."""
     m_raw, m, d, err, top = shift(a, mask, axis)
-    e, s1 = rest_of(d, err, jax.lax.stop_gradient(top), axis)
+    e, s1 = rest_of(d, err, top, axis)
     lse = jnp.where(jnp.isfinite(m_raw), m + jnp.log1p(s1), m_raw)  # +-inf, nan pass
     return (lse, jnp.where(jnp.isnan(lse), lse, 1.0)), e, s1
 

@@ -109,7 +109,12 @@ def spread(s: Array, shape: tuple[int, ...], axis: tuple[int, ...]) -> Array:
 
 
 def rest_of(d: Array, err: Array, top: Array, axis: tuple[int, ...]) -> tuple[Array, Array]:
-    """``(exp(x - m), sum(exp(x - m)) - 1)``, the maxima's exact 1s counted, not summed."""
+    """``(exp(x - m), sum(exp(x - m)) - 1)``, the maxima's exact 1s counted, not summed.
+
+    The tie mask is piecewise constant; behind stop_gradient its arithmetic form (slope
+    1/tiny at 0) stays out of the derivatives of the JVP rules that use these sums.
+    """
+    top = jax.lax.stop_gradient(top)
     e = jnp.exp(d) * (1.0 + err)
     ties = jnp.sum(top, axis, keepdims=True)
     return e, row_sum(e * (1.0 - top), axis) + (ties - 1.0)
@@ -117,13 +122,9 @@ def rest_of(d: Array, err: Array, top: Array, axis: tuple[int, ...]) -> tuple[Ar
 
 def _log_softmax_parts(x: Array, mask: Array | None, axis: tuple[int, ...]
                        ) -> tuple[Array, Array]:
-    """The log-softmax and the softmax, from the same sums (no second exp).
-
-    The tie mask is piecewise constant; behind stop_gradient its arithmetic form (slope
-    1/tiny at 0) stays out of the derivative of the JVP rule, which uses both.
-    """
+    """The log-softmax and the softmax (for the JVP rule), from the same sums."""
     m_raw, m, d, err, top = shift(x, mask, axis)
-    e, s1 = rest_of(d, err, jax.lax.stop_gradient(top), axis)
+    e, s1 = rest_of(d, err, top, axis)
     # +inf, NaN or only -inf in a slice: NaN, as jax.nn (a per-slice select, cheap).
     finite = jnp.isfinite(m_raw)
     y = (x - m) - jnp.where(finite, jnp.log1p(s1), jnp.nan)  # x, not the clipped d

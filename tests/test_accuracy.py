@@ -36,6 +36,7 @@ import numpy as np
 import pytest
 
 import jaxact as ja
+from jaxact import _normalizers
 
 REF = Path(__file__).parent / "reference"
 REGEN = "python tests/reference/generate.py"
@@ -299,9 +300,9 @@ def test_parameter_derivative(case: cases.Case, key: str, mode: str) -> None:
 # by only ~120 of its own ulps, so an answer of 0 (x - logsumexp cancelling) is an error.
 
 
-# On CPU the row sums take a GEMV up to 2^20 elements and XLA's fused reduction above
-# (jaxact/_normalizers.py, row_sum): "fused" tiles the table's rows past that size and
-# checks the first copy against the same references.
+# On CPU the row sums take a GEMV up to _normalizers._GEMV_MAX (2^20) elements and
+# XLA's fused reduction above (row_sum): "fused" tiles the table's rows past that size
+# and checks the first copy against the same references.
 SIZES = ["table", "fused"]
 
 
@@ -313,7 +314,7 @@ def _tiled(a: np.ndarray, copies: int) -> np.ndarray:
 def norm_computed(case_id: str, size: str = "table") -> dict[str, np.ndarray]:
     case, t = NORM[case_id], table(case_id)
     rows = len(t["x"])
-    copies = 1 if size == "table" else -(-(2**20 + 1) // t["x"].size)
+    copies = 1 if size == "table" else -(-(_normalizers._GEMV_MAX + 1) // t["x"].size)
     fn = ja.get(case.name)
     kw: dict[str, Any] = dict(case.params)
     kw.update({k: jnp.asarray(_tiled(t[k], copies)) for k in ("where", "b") if k in t})
