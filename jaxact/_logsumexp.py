@@ -16,24 +16,34 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math
-from jaxact._normalizers import Axis, masked, prepare, rest_of, row_sum, shift, softmax_core
+from jaxact import _core
+from jaxact._normalizers import (
+    Axis,
+    masked,
+    masked_max,
+    prepare,
+    rest_of,
+    row_sum,
+    shift,
+    shifted_exp,
+    softmax_core,
+)
 from jaxact._registry import Entry, Param, register
 
 
-def _plain(a: Array, mask: Array | None, axis: tuple[int, ...]):
+def _plain(a: Array, mask: Array | None, axis: tuple[int, ...], exact: bool):
     """``((lse, sign), e, s1)`` without weights: e = exp(a - max), s1 = sum(e) - 1
-    (the JVP rule takes the softmax e / (1 + s1) from them)."""
-    m_raw, m, d, err, top = shift(a, mask, axis)
-    e, s1 = rest_of(d, err, top, axis)
-    lse = jnp.where(jnp.isfinite(m_raw), m + jnp.log1p(s1), m_raw)  # +-inf, nan pass
+    (the JVP rule takes the softmax e / (1 + s1) from them: ``exact``)."""
+    m, e = shifted_exp(a, mask, axis, exact)
+    s1 = rest_of(e, axis)
+    lse = jnp.where(jnp.isfinite(m), m + jnp.log1p(s1), m)  # +-inf, nan pass
     return (lse, jnp.where(jnp.isnan(lse), lse, 1.0)), e, s1
 
 
 def _lse_value(a: Array, b: Array | None, mask: Array | None, axis: tuple[int, ...]):
     if b is None:
-        return _plain(a, mask, axis)[0]
-    m_raw, m, d, err, _ = shift(a, mask, axis)
+        return _plain(a, mask, axis, exact=False)[0]
+    m_raw, m, d, err = shift(a, mask, axis)
     s = row_sum(masked(b * (jnp.exp(d) * (1.0 + err)), mask), axis)
     lse = jnp.where(m_raw == jnp.inf, jnp.inf, m + jnp.log(jnp.abs(s)))
     return lse, jnp.sign(s)
@@ -41,7 +51,7 @@ def _lse_value(a: Array, b: Array | None, mask: Array | None, axis: tuple[int, .
 
 def _weights(a: Array, b: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
     """b e^a / sum(b e^a) (signed), from the exactly shifted exponents."""
-    _, _, d, err, _ = shift(a, mask, axis)
+    _, _, d, err = shift(a, mask, axis)
     e = masked(b * (jnp.exp(d) * (1.0 + err)), mask)
     s = row_sum(e, axis)
     return jnp.where(s != 0, e / jnp.where(s != 0, s, 1.0), 0.0)
@@ -58,8 +68,8 @@ def _lse_jvp(axis, primals, tangents):
     # d lse = sum(w da) + sum(w / b db), w = b e^a / sum(b e^a): the softmax when b is
     # None, computed from the exactly shifted exponents, not as exp(a - lse).
     if b is None:  # one pass: the value's own sums give the softmax e / (1 + s1)
-        out, e, s1 = _plain(a, mask, axis)
-        dot = row_sum(e * (masked(ta, mask) / (1.0 + s1)), axis)
+        out, e, s1 = _plain(a, mask, axis, exact=True)
+        dot = row_sum(e * masked(ta, mask), axis) * (1.0 / (1.0 + s1))  # per slice
         return out, (dot, jnp.zeros_like(out[1]))
     out = _lse(a, b, mask, axis)
     w = _weights(a, b, mask, axis)
@@ -71,7 +81,7 @@ def _lse_jvp(axis, primals, tangents):
 
 def _ratio(a: Array, b: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
     """sum(e^a) / sum(b e^a), turning softmax weights into the weights of b."""
-    _, _, d, _, _ = shift(a, mask, axis)
+    _, _, d, _ = shift(a, mask, axis)
     e = masked(jnp.exp(d), mask)
     return row_sum(e, axis) / row_sum(b * e, axis)
 
@@ -81,25 +91,18 @@ def _logsumexp_kernel(a: Array, b: Array | None, where: Array | None, *,
     return _lse(a, b, None if where is None else jnp.broadcast_to(where, a.shape), axis)
 
 
-def _expm1_nonpositive(d: Array) -> Array:
-    """expm1 for finite d <= 0 with arithmetic only: a 0/1 blend of the polynomial
-    (|d| <= 0.7) and exp(d) - 1, exact since the unused side is finite."""
-    near = jnp.clip((0.7 + d) * (1.0 / float(jnp.finfo(d.dtype).tiny)), 0.0, 1.0)
-    return near * _math.expm1_small(jnp.maximum(d, -0.7)) + (1.0 - near) * (jnp.exp(d) - 1.0)
-
-
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _lme(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
-    m_raw, m, d, err, _ = shift(x, mask, axis)
-    e = jnp.exp(d)
+    xm, m = masked_max(x, mask, axis)
+    d = xm - m  # not carried exactly: a log of a sum, as in shifted_exp
     if mask is None:
         n = jnp.asarray(math.prod(x.shape[i] for i in axis), x.dtype)
     else:
         n = jnp.sum(mask, axis, keepdims=True).astype(x.dtype)
-    below = row_sum(masked(_expm1_nonpositive(d) + err * e, mask), axis, gemv=True) / n
+    below = row_sum(masked(jnp.expm1(d), mask), axis) / n
     # The plain sum (no separate maxima): it is only used where mean <= 1/2, where log
-    # does not cancel; it is also the softmax's sum, which the JVP rule shares.
-    mean = row_sum(masked(e * (1.0 + err), mask), axis, gemv=True) / n
+    # does not cancel.
+    mean = row_sum(jnp.exp(d), axis) / n
     # mean - 1 = below: log1p(below) where the mean is near 1, log(mean) where it is not.
     # m + log1p(u) is summed as (m + u) + (log1p(u) - u): m + u is exact when they
     # cancel, and log1p(u) - u comes from its series when small.
@@ -107,7 +110,7 @@ def _lme(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
     series = -u * u * (0.5 - u * (1 / 3 - u * (0.25 - u * (0.2 - u / 6))))
     corr = jnp.where(jnp.abs(u) < 2.0**-6, series, jnp.log1p(u) - u)
     out = jnp.where(below > -0.5, (m + u) + corr, m + jnp.log(mean))
-    return jnp.where(jnp.isfinite(m_raw), out, m_raw)
+    return jnp.where(jnp.isfinite(m), out, m)
 
 
 @_lme.defjvp

@@ -3,9 +3,11 @@
 All of them shift by the maximum and keep log(1 + tiny): the maximum's own term
 (exactly 1 after the shift) is left out of the sum and put back through ``log1p``,
 so ``log_softmax([0, -30])[0]`` is ``-9.4e-14``, not the ``0`` that ``jax.nn``
-returns. ``x - max`` is carried with its exact rounding error, which ``exp`` would
-amplify for entries far below the maximum. The derivative rules are written in
-terms of the softmax, the one full-size residual saved for the backward pass.
+returns. Where the weights ``exp(x - max)`` are themselves an output (the softmax,
+and the derivative rules), ``x - max`` is carried with its exact rounding error,
+which ``exp`` would amplify for entries far below the maximum; a log of a sum does
+not need it (see ``shifted_exp``). The derivative rules are written in terms of the
+softmax, the one full-size residual saved for the backward pass.
 
 Speed: the row sums go through ``row_sum`` (a GEMV on CPU for arrays up to 2^20
 elements, XLA's fused reduction above) and the derivative rules broadcast through
@@ -31,25 +33,58 @@ from jaxact._registry import Entry, Param, register
 Axis = int | Sequence[int] | None
 
 
-def shift(x: Array, mask: Array | None, axis: tuple[int, ...]) -> tuple[Array, ...]:
-    """``(m_raw, m, d, err, top)`` for the row sums, with arithmetic only.
+def _exact_diff(xm: Array, m: Array) -> tuple[Array, Array]:
+    """``(d, err)`` with ``d + err == max(xm, m - gap) - m`` exactly, for ``xm <= m``.
 
-    ``m_raw`` is the (masked) maximum, ``m`` the same clipped to the finite range, and
-    ``d + err == xc - m`` exactly, where ``xc`` is x raised to at least ``m - gap``:
-    entries that far below only need ``exp(d) == 0``, and the clip keeps ``d`` finite
-    (no ``-inf - m``, no overflow). ``top`` is 1.0 at the maxima and 0.0 elsewhere.
+    Entries more than ``gap`` below only need ``exp(d) == 0``; raising them keeps ``d``
+    finite for finite ``m`` (no ``-inf - m``, no overflow).
     """
-    info = jnp.finfo(x.dtype)
-    xm = x if mask is None else jnp.where(mask, x, -jnp.inf)
-    m_raw = jnp.max(xm, axis, keepdims=True)
-    m = jnp.clip(m_raw, -info.max, info.max)
+    info = jnp.finfo(xm.dtype)
     # exp(-gap) underflows to 0 (float32: 113, float64: 819); |m| 2^-22 > ulp(m).
     gap = jnp.maximum(1.1 * -math.log(float(info.smallest_subnormal)), jnp.abs(m) * 2.0**-22)
-    d, err = _core.two_sum(jnp.maximum(xm, m - gap), -m)
-    # From xm - m, not d: sharing d lets XLA fuse the tie count into one multi-output
-    # reduction with the sum of e^d, which its CPU backend runs several times slower.
-    top = 1.0 - jnp.minimum(1.0, (xm - m) * (-1.0 / float(info.tiny)))
-    return m_raw, m, d, err, top
+    return _core.two_sum(jnp.maximum(xm, m - gap), -m)
+
+
+def masked_max(x: Array, mask: Array | None, axis: tuple[int, ...]) -> tuple[Array, Array]:
+    """``(xm, max)``: x with masked entries at -inf, and its maximum over ``axis``."""
+    xm = x if mask is None else jnp.where(mask, x, -jnp.inf)
+    return xm, jnp.max(xm, axis, keepdims=True)
+
+
+def shift(x: Array, mask: Array | None, axis: tuple[int, ...]) -> tuple[Array, ...]:
+    """``(m_raw, m, d, err)`` for the weighted row sums.
+
+    ``m_raw`` is the (masked) maximum, ``m`` the same clipped to the finite range (a
+    slice of -inf keeps a finite ``d``: its weighted sum is 0, not NaN), and
+    ``(d, err)`` from ``_exact_diff``.
+    """
+    xm, m_raw = masked_max(x, mask, axis)
+    info = jnp.finfo(x.dtype)
+    m = jnp.clip(m_raw, -info.max, info.max)
+    return (m_raw, m, *_exact_diff(xm, m))
+
+
+def shifted_exp(x: Array, mask: Array | None, axis: tuple[int, ...], exact: bool
+                ) -> tuple[Array, Array]:
+    """``(m, e)``: the (masked) maximum and ``e = exp(x - m)``, 0 where masked.
+
+    ``e`` is exactly 1 at the maxima, and NaN throughout a slice whose maximum is not
+    finite (+inf, NaN, or only -inf), by arithmetic alone: XLA's CPU backend then fuses
+    the whole row computation, sums and all, into one pass (selects would split it).
+    ``exact`` carries the rounding error of ``x - m`` into ``e`` (``exp`` amplifies it
+    by ``|x - m|``: up to ~50 ulp): needed where ``e`` itself is used, as softmax
+    weights. A log of the sum does not need it: it drops ``sum_i w_i err_i`` (softmax
+    weights ``w``, ``|err_i| <= u |x_i - m|``, u the unit roundoff), and ``x_i - m`` is
+    exact (Sterbenz) unless ``x_i < 2m`` (m < 0: then ``|x_i - m| < |x_i|``) or
+    ``x_i < m/2`` (m > 0: ``|x_i - m| < |x_i| + m``, and the result is ``>= m``), so the
+    loss stays within the result's ulp plus its conditioning, ``u sum_i w_i |x_i|``
+    (tested on rows built for it: ``inexact64`` in tests/cases.py).
+    """
+    xm, m = masked_max(x, mask, axis)
+    if not exact:
+        return m, jnp.exp(xm - m)
+    d, err = _exact_diff(xm, m)
+    return m, jnp.exp(d) * (1.0 + err)
 
 
 # Above this many elements the GEMV's operand (written out, then read back) no longer
@@ -73,18 +108,16 @@ def _ones(like: Array, shape: tuple[int, ...]) -> Array:
     return jnp.broadcast_to(_core.opaque(1.0, like), shape)
 
 
-def row_sum(a: Array, axis: tuple[int, ...], gemv: bool = False) -> Array:
+def row_sum(a: Array, axis: tuple[int, ...]) -> Array:
     """``jnp.sum(a, axis, keepdims=True)``; over trailing axes on CPU, up to ``_GEMV_MAX``
-    elements (any size with ``gemv``), a matrix-vector product.
+    elements, a matrix-vector product.
 
     XLA's CPU reductions (YNNPACK) run the elementwise producers fused into them several
     times slower than its plain loops do; a product with a vector of ones gets a plain
     loop for the producer and a GEMV for the sum (float32 accumulation either way, full
-    precision requested). ``gemv=True`` is for sums XLA would otherwise fuse as siblings
-    into one multi-output reduction, slower still (logmeanexp's two sums: 34 ms against
-    14 ms at 4096x1024).
+    precision requested).
     """
-    n = _trailing(a.shape, axis, math.inf if gemv else _GEMV_MAX)
+    n = _trailing(a.shape, axis)
     if n is None:
         return jnp.sum(a, axis, keepdims=True)
     product = lambda r: jnp.dot(r, _ones(r, (n,)), precision=jax.lax.Precision.HIGHEST)
@@ -108,37 +141,36 @@ def spread(s: Array, shape: tuple[int, ...], axis: tuple[int, ...]) -> Array:
     return out.reshape(shape)
 
 
-def rest_of(d: Array, err: Array, top: Array, axis: tuple[int, ...]) -> tuple[Array, Array]:
-    """``(exp(x - m), sum(exp(x - m)) - 1)``, the maxima's exact 1s counted, not summed.
+def rest_of(e: Array, axis: tuple[int, ...]) -> Array:
+    """``sum(e) - 1`` for ``e = exp(x - max)``, its exact 1s counted, not summed.
 
-    The tie mask is piecewise constant; behind stop_gradient its arithmetic form (slope
-    1/tiny at 0) stays out of the derivatives of the JVP rules that use these sums.
+    ``e <= 1`` is exactly 1 at the maxima (and where ``exp`` rounds to 1, which counts
+    the same), so ``floor(e)`` is the tie mask (zero derivative, behind stop_gradient
+    besides) and ``e - floor(e)`` the rest: ``1 + tiny`` keeps its ``tiny``.
     """
-    top = jax.lax.stop_gradient(top)
-    e = jnp.exp(d) * (1.0 + err)
-    ties = jnp.sum(top, axis, keepdims=True)
-    return e, row_sum(e * (1.0 - top), axis) + (ties - 1.0)
+    top = jax.lax.stop_gradient(jnp.floor(e))
+    return row_sum(e - top, axis) + (jnp.sum(top, axis, keepdims=True) - 1.0)
 
 
-def _log_softmax_parts(x: Array, mask: Array | None, axis: tuple[int, ...]
+def _log_softmax_parts(x: Array, mask: Array | None, axis: tuple[int, ...], exact: bool
                        ) -> tuple[Array, Array]:
-    """The log-softmax and the softmax (for the JVP rule), from the same sums."""
-    m_raw, m, d, err, top = shift(x, mask, axis)
-    e, s1 = rest_of(d, err, top, axis)
-    # +inf, NaN or only -inf in a slice: NaN, as jax.nn (a per-slice select, cheap).
-    finite = jnp.isfinite(m_raw)
-    y = (x - m) - jnp.where(finite, jnp.log1p(s1), jnp.nan)  # x, not the clipped d
-    p = masked(e * jnp.where(finite, 1.0 / (1.0 + s1), jnp.nan), mask)
-    return (y if mask is None else jnp.where(mask, y, -jnp.inf)), p
+    """The log-softmax and, from the same sums, the softmax (0 where masked; ``exact``
+    for the JVP rule)."""
+    m, e = shifted_exp(x, mask, axis, exact)
+    s1 = rest_of(e, axis)  # NaN for a slice with +inf, NaN or only -inf: NaN, as jax.nn
+    y = (x - m) - jnp.log1p(s1)  # x - m: exact near the max
+    return (y if mask is None else jnp.where(mask, y, -jnp.inf)), e * (1.0 / (1.0 + s1))
 
 
 def softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
     """The softmax over ``mask`` (None: all entries); masked entries are 0."""
-    m_raw, _, d, err, _ = shift(x, mask, axis)
+    m, e = shifted_exp(x, mask, axis, exact=True)
     # Unlike log(1 + rest), 1 / (1 + rest) has no cancellation: the plain sum, maxima
-    # included, is as accurate.
-    e = jnp.exp(d) * (1.0 + err)
-    y = e * jnp.where(jnp.isfinite(m_raw), 1.0 / row_sum(e, axis), jnp.nan)
+    # included, is as accurate. e is already NaN in a slice without a finite maximum;
+    # the select is for speed: it keeps XLA's CPU backend from fusing the whole row
+    # into one reduction that runs its ~10 operations per element op by op (softmax
+    # forward at 4096x1024: 2.7 ms with it, 3.5 ms without; jax.nn 1.9 ms).
+    y = e * jnp.where(jnp.isfinite(m), 1.0 / row_sum(e, axis), jnp.nan)
     return y if mask is None else jnp.where(mask, y, 0.0)
 
 
@@ -148,13 +180,13 @@ def masked(t: Array, mask: Array | None) -> Array:
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _log_softmax(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
-    return _log_softmax_parts(x, mask, axis)[0]
+    return _log_softmax_parts(x, mask, axis, exact=False)[0]
 
 
 @_log_softmax.defjvp
 def _log_softmax_jvp(axis, primals, tangents):
     (x, mask), (t, _) = primals, tangents
-    y, p = _log_softmax_parts(x, mask, axis)  # p, the softmax: the one residual
+    y, p = _log_softmax_parts(x, mask, axis, exact=True)  # p, the softmax: the one residual
     t = masked(t, mask)
     return y, masked(t + spread(-row_sum(p * t, axis), t.shape, axis), mask)
 

@@ -263,6 +263,26 @@ _X7 = _rng.normal(0, 4, (5, 7))
 _X7[~_MASK7] = [_inf, _nan, -_inf, 1e30, 88.0, _nan, _inf, -_big, _inf, 50.0, _nan, 7.0, _inf, 9.0]
 _X7[1, 3], _X7[4, 2] = -_inf, -80.0
 
+
+def _inexact_rows() -> np.ndarray:
+    """Rows whose entries below the maximum carry weight and have an inexact x - max
+    (x < 2 max for max < 0, x < max / 2 for max > 0): the sums of the values drop the
+    rounding error of x - max (see ``_normalizers.shifted_exp``), the weights keep it."""
+    r = np.random.default_rng(20261124)
+    fine = lambda k: r.uniform(-1e-3, 1e-3, k)  # low bits in every entry
+    rows = [np.r_[0.30000001, -1.2345679 + fine(63)],  # many equal-ish, one sign of error
+            np.r_[0.7, 0.7 - r.uniform(1.0, 10.0, 63)],
+            np.r_[2.5, 2.5 - r.uniform(0.0, 20.0, 63)],
+            np.r_[-0.35123457, -5.3512346 + fine(63)],
+            np.r_[1e-3, -r.uniform(0.0, 30.0, 63)]]
+    out = np.array(rows)
+    # rows 3 and 4 shifted so that logsumexp is ~1e-7: near a zero of the output (the
+    # offset also keeps the maximum's low bits, which the exact shift happened to clear)
+    for i in (3, 4):
+        out[i] -= np.log(np.sum(np.exp(out[i].astype(np.float32).astype(np.float64)))) - 1.2345e-7
+    return out.astype(np.float32)
+
+
 ROWS: dict[str, RowSet] = {
     "special3": RowSet(np.array([
         [100.0, 20.3, -50.0], [5.0, 5.0, 1.0], [-_inf, 0.0, 1.0], [-_inf, -_inf, -_inf],
@@ -275,6 +295,7 @@ ROWS: dict[str, RowSet] = {
     "pair2": RowSet(np.array([[0.0, 0.0], [88.0, -88.0], [-1e-3, 1e-3], [_L3, -_inf],
                               [1.0, 1.0 + 2**-23], [-_big, _big], [20.0, -3.0]], np.float32)),
     "masked7": RowSet(_X7.astype(np.float32), where=_MASK7),
+    "inexact64": RowSet(_inexact_rows()),
     "weights4": RowSet(
         np.array([[0.5, -1.0, 2.0, 3.0], [100.0, 20.0, -5.0, 0.0], [-_inf, 1.0, 2.0, 3.0],
                   [1.0, 2.0, 3.0, 4.0]], np.float32),
@@ -307,7 +328,7 @@ class NormCase:
 
 NORM_CASES: tuple[NormCase, ...] = (
     *(NormCase(f"{n}-{r}", n, r) for n in ("softmax", "log_softmax", "logsumexp", "logmeanexp")
-      for r in ("special3", "random64", "pair2", "masked7")),
+      for r in ("special3", "random64", "pair2", "masked7", "inexact64")),
     NormCase("logsumexp-weights4", "logsumexp", "weights4"),
     NormCase("logsumexp-signed4", "logsumexp", "signed4", {"return_sign": True}),
 )
