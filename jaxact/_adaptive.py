@@ -51,9 +51,9 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     ul = jnp.where(zero | ~jnp.isfinite(ul), 0.0, ul)
     m, k, r, pos = _exp_tail(u, ul)
     # sigmoid(u) and sigmoid(-u): the large one is r, the small one (m r) k; D = their
-    # product = (m r r) k. Beyond |u| = 200 the small side is 0: zero x there, so that
+    # product = (m r r) k. Beyond |u| = far the small side is 0: zero x there, so that
     # x * 0 is not inf * 0 = nan at x = +-inf.
-    inside = jnp.abs(u) < 200.0
+    inside = jnp.abs(u) < _math.far(x)
     xs, us = jnp.where(inside, x, 0.0), jnp.where(inside, u, 0.0)
     mr = m * r
     dm = mr * r

@@ -17,7 +17,6 @@ from jax.typing import ArrayLike
 
 from jaxact import _core, _math
 from jaxact._registry import Entry, Param, register
-from jaxact._smooth import _far
 
 _INF = float("inf")
 
@@ -193,7 +192,7 @@ def _srs_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     # with x/beta in double-float (e^q turns q's rounding into |q| ulp) and w kept
     # normal by exp_split; x below -200 beta (-800 beta in float64) only feeds w = 0.
     pos = x >= 0
-    xc = jnp.clip(x, -_far(x) * beta, 1e30)
+    xc = jnp.clip(x, -_math.far(x) * beta, 1e30)
     q = xc / beta
     p, err = _core.two_prod(q, beta)
     q_lo = ((xc - p) - err) / beta

@@ -117,12 +117,12 @@ def _mish_parts(x: Array) -> tuple[Array, Array]:
     # x >= 0: tanh(sp) = (1 + 2e) / (1 + 2e + 2e^2), sech^2(sp) = 4 (e a / (a^2 + e^2))^2.
     t_pos = (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e)
     q = e * a / (a * a + e * e)
-    inside = x < 200.0  # beyond, sech^2 == 0 and x * 0 would be nan at inf
+    inside = x < _math.far(x)  # beyond, sech^2 == 0 and x * 0 would be nan at inf
     d_pos = t_pos + jnp.where(inside, x, 0.0) / a * (4.0 * q * q)
     # x < 0, with D = a^2 + 1: tanh(sp) = e (e + 2) / D and the derivative in one
     # fraction, e ((e + 2) D + 4 x a) / D^2, which has fewer roundings near its zero.
     d = a * a + 1.0
-    xn = jnp.where(x > -200.0, x, 0.0)
+    xn = jnp.where(x > -_math.far(x), x, 0.0)
     t_neg = m * (e + 2.0) / d
     d_neg = m * ((e + 2.0) * d + 4.0 * xn * a) / (d * d)
     y = jnp.where(pos, x * t_pos, (xn * t_neg) * k)

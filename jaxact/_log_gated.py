@@ -17,7 +17,7 @@ from jax.typing import ArrayLike
 
 from jaxact import _core, _math, _special
 from jaxact._registry import Entry, register
-from jaxact._smooth import _far, _near_root
+from jaxact._smooth import _near_root
 
 _INF = float("inf")
 _C_ERF = 2.0 / math.sqrt(math.pi)
@@ -83,7 +83,7 @@ _SERF_SHOULDER = (-0.10538270324468613, -0.04505410045385361, 0.0082798637449741
 
 def _smish_parts(x: Array) -> tuple[Array, Array]:
     # tanh(log(1 + s)) = s (2 + s) / (2 + 2s + s^2), s = sigmoid(x): rational in e.
-    xc = jnp.clip(x, -_far(x), _far(x))
+    xc = jnp.clip(x, -_math.far(x), _math.far(x))
     m, k = _math.exp_split(-jnp.abs(xc))
     e = m * k
     # x >= 0, e = e^-x: gate (3 + 2e)/M, M = 5 + 6e + 2e^2; gate' = 4e(1+e)(2+e)/M^2.
@@ -141,7 +141,7 @@ register(Entry("smish", smish, "elementwise", r"x\tanh(\log(1+\sigma(x)))",
 
 def _sigmoid_tail(x: Array) -> tuple[Array, ...]:
     """``(xc, e, m, k, s_m, k_s)``: x clipped, e^{-|x|} = e = m k, sigmoid(x) = s_m k_s."""
-    xc = jnp.clip(x, -_far(x), _far(x))
+    xc = jnp.clip(x, -_math.far(x), _math.far(x))
     m, k = _math.exp_split(-jnp.abs(xc))
     r = 1.0 / (1.0 + m * k)
     pos = x >= 0
@@ -166,7 +166,7 @@ def _logish_parts(x: Array) -> tuple[Array, Array]:
         lg = 2.0 * jnp.where(k_s == 1.0, jnp.arctanh(w), w_m)
     else:
         lg = 2.0 * (w_m + w_m * (w * w * _math.polyval(_ATANH, w * w)))
-    y = (jnp.maximum(x, -_far(x)) * lg) * k_s
+    y = (jnp.maximum(x, -_math.far(x)) * lg) * k_s
     # x s(x) s(-x) / (1 + s(x)) = x e / ((1 + e)(2 + e)) for x >= 0 and
     # x e / ((1 + e)(1 + 2e)) for x < 0: one division, no sigmoid products.
     slope = (xc * jnp.where(pos, e, m)) / ((1.0 + e) * jnp.where(pos, 2.0 + e, 1.0 + 2.0 * e))
@@ -220,7 +220,7 @@ def _serf_parts(x: Array) -> tuple[Array, Array]:
     # erf(softplus) / k_s: erf(z) = (2/sqrt(pi)) z for z < 2e-28.
     erf_m = jnp.where(k_s == 1.0, _erf(sp), _C_ERF * m)
     gauss = jnp.exp(-jnp.square(sp * k_s))
-    y = (jnp.maximum(x, -_far(x)) * erf_m) * k_s
+    y = (jnp.maximum(x, -_math.far(x)) * erf_m) * k_s
     local, d_local = _near_root(xc, _SERF_ROOT)
     shoulder = (xc >= -3.6) & (xc < -2.4) & (x.dtype != jnp.float64)  # a float32 fit
     d = jnp.where(shoulder, _math.polyval(_SERF_SHOULDER, xc + 3.0),

@@ -105,6 +105,12 @@ def sigmoid_from(p: Array, e: Array) -> tuple[Array, Array, Array]:
     return jnp.where(pos, r, er), jnp.where(pos, er, r), er * r
 
 
+def far(x: Array) -> float:
+    """|x| beyond which e^-|x| (times any moderate factor) underflows: 200 for float32,
+    800 for float64. Clipping there keeps inf * 0 out without changing any output."""
+    return 800.0 if x.dtype == jnp.float64 else 200.0
+
+
 def _exp_cap(dtype: Any) -> float:
     """The largest whole t with e^t finite in ``dtype``: 88 (float32), 709 (float64)."""
     return float(math.floor(math.log(float(jnp.finfo(dtype).max))))
@@ -230,7 +236,7 @@ def silu_parts(x: Array) -> tuple[Array, Array]:
     k = jnp.where(low, math.exp(-64.0), 1.0)
     big = jnp.exp(jnp.minimum(jnp.where(low, -64.0, 0.0) - x, _exp_cap(x.dtype) - 8.0))
     q = 1.0 / (k + big)
-    lim = 800.0 if x.dtype == jnp.float64 else 200.0
+    lim = far(x)
     bracket = 1.0 + jnp.clip(x, -lim, lim) * (big * q)
     return (jnp.maximum(x, -lim) * q) * k, (q * bracket) * k
 
@@ -262,10 +268,10 @@ def _silu_from(x: Array, p: Array, m: Array, k: Array) -> tuple[Array, Array, Ar
     """
     pos = p >= 0
     sig_m, k_p, dsig_m = sigmoid_scaled(p, m, k)  # sigmoid(p) = sig_m k_p
-    # Beyond |p| = 200 sigmoid' is 0; zeroing x there avoids inf * 0 = nan at x = +-inf.
-    inside = jnp.abs(p) < 200.0
+    # Beyond |p| = far sigmoid' is 0; zeroing x there avoids inf * 0 = nan at x = +-inf.
+    inside = jnp.abs(p) < far(x)
     xd = jnp.where(inside, x, 0.0)
     pd = jnp.where(inside, p, 0.0)
-    y = jnp.where(p < -200.0, 0.0, (x * sig_m) * k_p)  # NaN stays NaN
+    y = jnp.where(p < -far(x), 0.0, (x * sig_m) * k_p)  # NaN stays NaN
     dx = jnp.where(pos, sig_m + (pd * dsig_m) * k, (sig_m + pd * dsig_m) * k)
     return y, dx, (xd * (xd * dsig_m)) * k

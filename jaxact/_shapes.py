@@ -16,7 +16,6 @@ from jax.typing import ArrayLike
 
 from jaxact import _core, _math
 from jaxact._registry import Entry, Kink, register
-from jaxact._smooth import _far
 
 _INF = float("inf")
 
@@ -114,7 +113,7 @@ _SQRT2M1 = (0.4142135679721832, -5.599088178737374e-09)  # sqrt(2) - 1, head + t
 
 
 def _elish_parts(x: Array) -> tuple[Array, Array]:
-    xc = jnp.clip(x, -_far(x), _far(x))
+    xc = jnp.clip(x, -_math.far(x), _math.far(x))
     m, k = _math.exp_split(-jnp.abs(xc))
     e = m * k
     r = 1.0 / (1.0 + e)

@@ -35,12 +35,6 @@ _TANHEXP_ROOT = ((-2.15, -0.55), (-1.0788600444793701, -1.3985253843884493e-08),
                   0.0007337361457757652, 0.0002561845467425883))
 
 
-def _far(x: Array) -> float:
-    """|x| beyond which e^-|x| (times any moderate factor) underflows: 200 for float32,
-    800 for float64. Clipping there keeps inf * 0 out without changing any output."""
-    return 800.0 if x.dtype == jnp.float64 else 200.0
-
-
 def _near_root(x: Array, fit: tuple, lo: Array | float = 0.0) -> tuple[Array, Array]:
     """``(inside, f'(x))`` from a root fit; ``lo`` is a low part of x (double-float x).
 
@@ -74,7 +68,7 @@ def _silu_lo_parts(x: Array, b: Array | float, lo: float, scale: Array | float =
     sig_m = jnp.where(pos, r, m * r)  # sigmoid(p) = sig_m k_p
     k_p = jnp.where(pos, 1.0, k)
     dsig_m = (m * r) * r  # sigmoid'(p) / k
-    inside = jnp.abs(p) < _far(x)  # beyond, sigmoid' is 0: keeps inf * 0 away
+    inside = jnp.abs(p) < _math.far(x)  # beyond, sigmoid' is 0: keeps inf * 0 away
     pd = jnp.where(inside, p + err, 0.0)  # (err: float64 sees the tail of b)
     xd = jnp.where(inside, x, 0.0)
     # dx / k_p. For p < 0, sigmoid(p)(1 + p sigmoid(-p)) = m (1 + e + p)/(1 + e)^2: one
@@ -83,7 +77,7 @@ def _silu_lo_parts(x: Array, b: Array | float, lo: float, scale: Array | float =
     dx_m = jnp.where(pos, sig_m + (pd * dsig_m) * k, m * ((ep + pd) / (ep * ep)))
     local, dx_local = _near_root(p, _SILU_ROOT, err)  # the slope is silu'(p)
     dx = jnp.where(local, scale * dx_local, (scale * dx_m) * k_p)
-    far = p < -_far(x)
+    far = p < -_math.far(x)
     y = jnp.where(far, 0.0, ((scale * x) * sig_m) * k_p)
     return y, dx, jnp.where(far, 0.0, (x * sig_m) * k_p), ((bscale * xd) * (xd * dsig_m)) * k
 
@@ -295,13 +289,13 @@ register(Entry("lisht", lisht, "elementwise", r"x\tanh(x)",
 
 def _tanhexp_parts(x: Array) -> tuple[Array, Array]:
     # Beyond x = 10 tanh(e^x) == 1 and x e^x sech^2(e^x) == 0; below -200 x e^x is 0.
-    xc = jnp.clip(x, -_far(x), 10.0)
+    xc = jnp.clip(x, -_math.far(x), 10.0)
     m, k = _math.exp_split(xc)  # e^x = m k
     t, sech2 = _math.tanh_parts(m)
     low = xc < -64.0  # there e^x < 2e-28: tanh(e^x) = e^x, sech^2 = 1 in float32
     t_m = jnp.where(low, m, t)  # tanh(e^x) / k
     sech2 = jnp.where(low, 1.0, sech2)
-    y = (jnp.maximum(x, -_far(x)) * t_m) * k
+    y = (jnp.maximum(x, -_math.far(x)) * t_m) * k
     local, d_local = _near_root(xc, _TANHEXP_ROOT)
     return y, jnp.where(local, d_local, (t_m + (xc * m) * sech2) * k)
 
