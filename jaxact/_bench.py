@@ -276,6 +276,9 @@ def machine() -> dict[str, Any]:
         "jax": jax.__version__,
         "jaxlib": importlib.metadata.version("jaxlib"),
         "jaxact": getattr(jaxact, "__version__", None),
+        # glibc allocator settings: with large arrays, returning freed memory to the OS
+        # turns every call's fresh output into page faults, timed along with the kernel
+        "malloc_env": {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")},
     }
 
 

@@ -322,6 +322,7 @@ def format_bench(result: dict[str, Any]) -> str:
         f"{result['cpu_count']} cpus), jax {result['jax']}, {result['dtype']} {shape}, "
         f"{result['reps']} rounds; copy floor {floor}; load average "
         + " -> ".join(f"{la[0]:.1f}" for la in result["loadavg_start_end"] if la)
+        + "".join(f"; {k}={v}" for k, v in result.get("malloc_env", {}).items())
     )
     tail = [f"skipped {s['name']}: {s['why']}" for s in result["skipped"]]
     differ = [
