@@ -111,7 +111,7 @@ SPECS: dict[str, LayerSpec] = {
         get("silu"),
         _scalars(beta=1.0),
         "Swish, :func:`jaxact.silu` with learnable ``beta`` (init 1.0); alias ``SiLU``.",
-        "Array([-0.23840582,  0.        ,  2.8577223 ], dtype=float32)",
+        "Array([-0.23840584,  0.        ,  2.8577223 ], dtype=float32)",
     ),
     "pelu": LayerSpec(
         "PELU",
