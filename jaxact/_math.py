@@ -242,28 +242,40 @@ def softplus_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
 def silu_parts(x: Array) -> tuple[Array, Array]:
     """x sigmoid(x) and its derivative sigmoid(x) (1 + x sigmoid(-x)), from one exp.
 
-    With q = 1 / (k + e^{-x} k^-1): sigmoid(x) = q k and sigmoid(-x) = e^{-x} k^-1 q,
-    where k = e^-64 below x = -64 (the shift is exact) and 1 elsewhere, so x e^x stays
-    normal down to x = -92 where e^x alone is flushed. The exponent is capped 8 below
-    e's overflow (80 in float32, 701 in float64: it only changes outputs that are
-    subnormal anyway) and x clipped where it multiplies a zero (x = -inf, and x = +inf
-    in the derivative), at 200 in float32 and 800 in float64, beyond every x e^x.
+    sigmoid(x) = q k and sigmoid(-x) from ``_sigmoid_pair`` (k = e^-64 below x = -64),
+    so x e^x stays normal down to x = -92 where e^x alone is flushed; x is clipped
+    where it multiplies a zero (x = -inf, and x = +inf in the derivative), at 200 in
+    float32 and 800 in float64, beyond every x e^x.
     """
-    low = x < -64.0
-    k = jnp.where(low, math.exp(-64.0), 1.0)
-    big = jnp.exp(jnp.minimum(jnp.where(low, -64.0, 0.0) - x, _exp_cap(x.dtype) - 8.0))
-    q = 1.0 / (k + big)
+    q, k, sn = _sigmoid_pair(x)
     lim = far(x)
-    bracket = 1.0 + jnp.clip(x, -lim, lim) * (big * q)
+    bracket = 1.0 + jnp.clip(x, -lim, lim) * sn
     return (jnp.maximum(x, -lim) * q) * k, (q * bracket) * k
+
+
+def _sigmoid_pair(p: Array, err: Array | None = None) -> tuple[Array, Array, Array]:
+    """``(q, k, sn)`` with sigmoid(p + err) = q k and sigmoid(-p - err) = sn, from one exp.
+
+    ``big = e^{-p} / k`` with k = e^-64 below p = -64 (the shift is exact) and 1
+    elsewhere, so q stays normal where sigmoid(p) alone is flushed; the exponent is
+    capped 8 below e's overflow (it only changes outputs that are subnormal anyway).
+    ``err`` (a small low part of p) enters as the factor 1 - err on e^{-p}.
+    """
+    low = p < -64.0
+    k = jnp.where(low, math.exp(-64.0), 1.0)
+    big = jnp.exp(jnp.minimum(jnp.where(low, -64.0, 0.0) - p, _exp_cap(p.dtype) - 8.0))
+    if err is not None:
+        big = big * (1.0 - err)  # e^{-(p + err)} / k
+    q = 1.0 / (k + big)
+    return q, k, big * q
 
 
 def silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
     """x sigmoid(beta x) with partials in x and beta: ``silu_parts`` with p = beta x.
 
     p carries the rounding of beta * x (e^p turns it into |p| ulp), restored as the
-    factor 1 - err on e^{-p}. As in ``silu_parts``, e^{-p} is kept finite by the scale
-    k = e^-64 below p = -64 (exact there) and capped 8 below overflow, so x e^p stays
+    factor 1 - err on e^{-p}. As in ``silu_parts`` (``_sigmoid_pair``), e^{-p} is kept
+    finite by the scale k = e^-64 below p = -64 and capped 8 below overflow, so x e^p stays
     normal down to p = -144 (and large |x|, small beta); x and p are zeroed beyond
     ``far`` where they multiply a zero (x = +-inf).
     """
@@ -271,13 +283,8 @@ def silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
     lim = far(x)
     inside = jnp.abs(p) < lim
     err = jnp.where(inside, err, 0.0)  # beyond, e^-p is 0 or capped; err may be huge or nan
-    low = p < -64.0
-    k = jnp.where(low, math.exp(-64.0), 1.0)
-    big = jnp.exp(jnp.minimum(jnp.where(low, -64.0, 0.0) - p, _exp_cap(x.dtype) - 8.0))
-    big = big * (1.0 - err)  # e^{-(p + err)} / k
-    q = 1.0 / (k + big)  # sigmoid(p) = q k, sigmoid(-p) = big q
+    q, k, sn = _sigmoid_pair(p, err)
     xd = jnp.where(inside, x, 0.0)
-    sn = big * q
     y = (jnp.where(p > -lim, x, 0.0) * q) * k  # NaN stays NaN
     dx = (q * (1.0 + jnp.clip(p, -lim, lim) * sn)) * k
     return y, dx, ((xd * q) * (xd * sn)) * k
