@@ -182,8 +182,9 @@ def tanh_parts(x: Array) -> tuple[Array, Array]:
     h = 4.0 / (1.0 + jnp.exp(2.0 * a))
     q = 0.5 * h
     z = x * x
-    small = x + x * (z * polyval(_TANH_P, z))
-    t = jnp.where(a < 0.55, small, jnp.copysign(1.0 - q, x))
+    # on |x| with the sign restored last, so that tanh(-0) = -0 (x + x (z P) would be +0)
+    small = a + a * (z * polyval(_TANH_P, z))
+    t = jnp.copysign(jnp.where(a < 0.55, small, 1.0 - q), x)
     if x.dtype == jnp.float64:  # the polynomial is float32's; XLA's float64 tanh is fine
         t = jnp.tanh(x)
     return t, h * (1.0 - 0.25 * h)
@@ -206,7 +207,7 @@ def expm1_small(x: Array) -> Array:
     """e^x - 1 for |x| <= 0.7 (float32 polynomial; XLA's own for float64)."""
     if x.dtype == jnp.float64:  # the polynomial is float32's; XLA's float64 expm1 is fine
         return jnp.expm1(x)
-    return x + (0.5 * x * x + x * x * x * polyval(_EXPM1_P, x))
+    return x + x * (0.5 * x + x * x * polyval(_EXPM1_P, x))  # x * (...) keeps -0 as -0
 
 
 def _expm1_value(x: Array) -> Array:
@@ -242,7 +243,7 @@ def softplus_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
 def silu_parts(x: Array) -> tuple[Array, Array]:
     """x sigmoid(x) and its derivative sigmoid(x) (1 + x sigmoid(-x)), from one exp.
 
-    sigmoid(x) = q k and sigmoid(-x) from ``_sigmoid_pair`` (k = e^-64 below x = -64),
+    sigmoid(x) = q k and sigmoid(-x) from ``_sigmoid_pair`` (k = e^-61 below x = -61),
     so x e^x stays normal down to x = -92 where e^x alone is flushed; x is clipped
     where it multiplies a zero (x = -inf, and x = +inf in the derivative), at 200 in
     float32 and 800 in float64, beyond every x e^x.
@@ -256,16 +257,18 @@ def silu_parts(x: Array) -> tuple[Array, Array]:
 def _sigmoid_pair(p: Array, err: Array | None = None) -> tuple[Array, Array, Array]:
     """``(q, k, sn)`` with sigmoid(p + err) = q k and sigmoid(-p - err) = sn, from one exp.
 
-    ``big = e^{-p} / k`` with k = e^-64 below p = -64 (the shift is exact) and 1
-    elsewhere, so q stays normal where sigmoid(p) alone is flushed; the exponent is
-    capped 8 below e's overflow (it only changes outputs that are subnormal anyway).
-    ``err`` (a small low part of p) enters as the factor 1 - err on e^{-p}.
+    ``big = e^{-p} / k`` with k = e^-61 below p = -61 (the shift is exact) and 1
+    elsewhere, so q stays normal where sigmoid(p) alone is flushed (61: the integer near
+    64 whose e^-n float32 holds best, to 0.05 ulp, where e^-64 is 0.51 ulp off and that
+    error reached every tail value); the exponent is capped 8 below e's overflow (it
+    only changes outputs that are subnormal anyway). ``err`` (a small low part of p)
+    enters as e^{-p} - e^{-p} err.
     """
-    low = p < -64.0
-    k = jnp.where(low, math.exp(-64.0), 1.0)
-    big = jnp.exp(jnp.minimum(jnp.where(low, -64.0, 0.0) - p, _exp_cap(p.dtype) - 8.0))
+    low = p < -61.0
+    k = jnp.where(low, math.exp(-61.0), 1.0)
+    big = jnp.exp(jnp.minimum(jnp.where(low, -61.0, 0.0) - p, _exp_cap(p.dtype) - 8.0))
     if err is not None:
-        big = big * (1.0 - err)  # e^{-(p + err)} / k
+        big = big - big * err  # e^{-(p + err)} / k; one rounding (big (1 - err) has two)
     q = 1.0 / (k + big)
     return q, k, big * q
 
@@ -275,7 +278,7 @@ def silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
 
     p carries the rounding of beta * x (e^p turns it into |p| ulp), restored as the
     factor 1 - err on e^{-p}. As in ``silu_parts`` (``_sigmoid_pair``), e^{-p} is kept
-    finite by the scale k = e^-64 below p = -64 and capped 8 below overflow, so x e^p stays
+    finite by the scale k = e^-61 below p = -61 and capped 8 below overflow, so x e^p stays
     normal down to p = -144 (and large |x|, small beta); x and p are zeroed beyond
     ``far`` where they multiply a zero (x = +-inf).
     """

@@ -55,31 +55,28 @@ def _silu_lo_parts(x: Array, b: Array | float, lo: float, scale: Array | float =
     ``_math.silu_beta_parts`` with the slope given as head b + tail lo and an output
     scale c. The tail matters: e^{-|bx|} turns a relative error d of b into |bx| d, and
     float32's 1.702 is off by 1.3e-8 relative, 15 ulp of x sigmoid(1.702 x) at x = -50.
-    The scale is applied before the exp_split factor k, so c x e^x stays normal where
-    x e^x alone is subnormal.
+    The scale is applied before the factor k (e^-61 below p = -61), so c x e^p stays
+    normal where x e^p alone is subnormal.
     """
     p, err = _core.two_prod(jnp.asarray(b, x.dtype), x)
-    err = jnp.where(jnp.isfinite(err), err + lo * x, 0.0)
-    m, k = _math.exp_split(-jnp.abs(p))
-    m = m * (1.0 - jnp.sign(p) * err)
-    e = m * k
-    r = 1.0 / (1.0 + e)
+    lim = _math.far(x)
+    inside = jnp.abs(p) < lim  # beyond, sigmoid' is 0 (and err may be huge or nan)
+    err = jnp.where(inside & jnp.isfinite(err), err + lo * x, 0.0)
+    # On a = -|p + err|: sigmoid(a) = q k (k = e^-61 below a = -61) and sigmoid(-a) = sn,
+    # one exp. The value has five roundings where the older m r k form had seven (4.1 ulp
+    # at x = -4.49, e_swish), and sigmoid'(p) = (q sn) k keeps its tail on both sides.
     pos = p >= 0
-    sig_m = jnp.where(pos, r, m * r)  # sigmoid(p) = sig_m k_p
-    k_p = jnp.where(pos, 1.0, k)
-    dsig_m = (m * r) * r  # sigmoid'(p) / k
-    inside = jnp.abs(p) < _math.far(x)  # beyond, sigmoid' is 0: keeps inf * 0 away
-    pd = jnp.where(inside, p + err, 0.0)  # (err: float64 sees the tail of b)
+    q, k, sn = _math._sigmoid_pair(-jnp.abs(p), jnp.where(pos, -err, err))
+    sig, k_p = jnp.where(pos, sn, q), jnp.where(pos, 1.0, k)  # sigmoid(p) = sig k_p
+    dsig = q * sn  # sigmoid'(p) / k
     xd = jnp.where(inside, x, 0.0)
-    # dx / k_p. For p < 0, sigmoid(p)(1 + p sigmoid(-p)) = m (1 + e + p)/(1 + e)^2: one
-    # rounded r = 1/(1 + e) used twice would cost ~2 ulp more where the terms half cancel.
-    ep = 1.0 + e
-    dx_m = jnp.where(pos, sig_m + (pd * dsig_m) * k, m * ((ep + pd) / (ep * ep)))
+    pd = jnp.where(inside, p + err, 0.0)  # (err: float64 sees the tail of b)
     local, dx_local = _near_root(p, _SILU_ROOT, err)  # the slope is silu'(p)
+    dx_m = jnp.where(pos, sn + (pd * dsig) * k, q * (1.0 + pd * sn))
     dx = jnp.where(local, scale * dx_local, (scale * dx_m) * k_p)
-    far = p < -_math.far(x)
-    y = jnp.where(far, 0.0, ((scale * x) * sig_m) * k_p)
-    return y, dx, jnp.where(far, 0.0, (x * sig_m) * k_p), ((bscale * xd) * (xd * dsig_m)) * k
+    xv = jnp.where(p > -lim, x, 0.0)  # NaN stays NaN
+    return (((scale * xv) * sig) * k_p, dx, (xv * sig) * k_p,
+            ((bscale * xd) * (xd * dsig)) * k)
 
 
 # ---- e-swish -----------------------------------------------------------------------------
@@ -157,7 +154,7 @@ def quick_gelu(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.quick_gelu(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.15420423,  0.        ,  0.8457958 ], dtype=float32)
+      Array([-0.15420423,  0.        ,  0.84579575], dtype=float32)
 
     References:
       Hendrycks & Gimpel, Gaussian Error Linear Units (GELUs), arXiv:1606.08415;
@@ -223,7 +220,7 @@ def aptx(x: ArrayLike, *, alpha: ArrayLike = 1.0, beta: ArrayLike = 1.0,
 
     Examples:
       >>> ja.aptx(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.11920291,  0.        ,  0.8807971 ], dtype=float32)
+      Array([-0.11920292,  0.        ,  0.8807971 ], dtype=float32)
 
     References:
       Kumar, APTx: Better Activation Function than MISH, SWISH, and ReLU's Variants used

@@ -9,6 +9,7 @@ import types
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import jaxact as ja
@@ -221,6 +222,20 @@ def test_signature_matches_jax_nn(name: str) -> None:
             f"{name}: extension {extra.name!r} must be keyword-only"
         )
         assert extra.default is not P.empty, f"{name}: extension {extra.name!r} needs a default"
+
+
+# celu(-0): jaxact gives alpha expm1(-0 / alpha) = -0, the sign of its x <= 0 piece;
+# jax.nn's max(x, 0) + alpha expm1(min(x, 0) / alpha) adds +0 to that and returns +0.
+_ZERO_SIGN_DIFFERS = {"celu"}
+
+
+@pytest.mark.parametrize("name", [n for n in SHARED_WITH_JAX_NN if n not in _ZERO_SIGN_DIFFERS
+                                  and ja.entry(n).kind == "elementwise"])
+def test_signed_zero_matches_jax_nn(name: str) -> None:
+    """f(-0) and f(+0) carry jax.nn's signs (tanh(-0) = -0, elu(-0) = -0, ...)."""
+    x = jnp.array([-0.0, 0.0])
+    ours, theirs = np.asarray(getattr(ja, name)(x)), np.asarray(getattr(jax.nn, name)(x))
+    assert np.signbit(ours).tolist() == np.signbit(theirs).tolist(), (name, ours, theirs)
 
 
 def test_signature_check_covers_jax_nn_activations() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import json
 import re
 import shlex
 import subprocess
@@ -107,3 +108,14 @@ def test_training_table_matches_the_committed_results() -> None:
     done = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_exhaustive_table_matches_the_committed_results() -> None:
+    """README's every-float32 table is bench/results/exhaustive.json, rendered."""
+    from bench import exhaustive
+
+    rows = json.loads(exhaustive.OUT.read_text(encoding="utf-8"))["rows"]
+    assert {r["function"] for r in rows} == set(exhaustive.REFERENCES)
+    assert exhaustive.readme_block(_readme()) == exhaustive.markdown(rows) + "\n", (
+        "README.md's exhaustive table is stale: run `python -m bench.exhaustive --readme`"
+    )
