@@ -26,8 +26,9 @@ import functools
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -133,7 +134,7 @@ def row_of(name: str) -> tuple[str, dict[str, Any], Callable, Callable, str]:
         kernel = _kernels(f)
         # f'' by forward over reverse mode (jaxact's rules are differentiable): exact
         # where central differences are not (periodic functions at large x)
-        second = jax.jit(lambda x: jax.jvp(lambda t: _kernels(f)(t)[1], (x,), (jnp.ones_like(x),))[1])
+        second = jax.jit(lambda x: jax.jvp(lambda t: kernel(t)[1], (x,), (jnp.ones_like(x),))[1])
 
     def ref(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with jax.enable_x64(True):
@@ -274,8 +275,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                 for k in ("value", "derivative") if r["jaxact"][k]["over_bar"]]
         steps = sorted({r["step"] for r in rest})
         lines += ["", f"The other {len(rest)} elementwise functions, against jaxact in float64 "
-                  f"(every {'/'.join(map(str, steps))}th float of the same range): "
-                  + ("all within the bar." if not miss else "over the bar: " + ", ".join(miss) + ".")]
+                  f"(one float32 in {'/'.join(map(str, steps))} of the same range): "
+                  + ("all within the bar." if not miss
+                     else "over the bar: " + ", ".join(miss) + ".")]
     return "\n".join(lines)
 
 
@@ -301,7 +303,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.exhaustive", description=__doc__)
     parser.add_argument("names", nargs="*", help="rows to scan (default: the jax.nn rows)")
     parser.add_argument("--all", action="store_true",
-                        help="every elementwise function (beyond jax.nn: against jaxact in float64)")
+                        help="every elementwise function (beyond jax.nn: vs jaxact in float64)")
     parser.add_argument("--step", type=int, default=1, help="every step-th float32 (default 1)")
     parser.add_argument("--readme", action="store_true",
                         help="only render bench/results/exhaustive.json into README.md")

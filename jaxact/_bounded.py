@@ -300,7 +300,7 @@ def gaussian(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.gaussian(jnp.array([0.0, 1.0, 9.0]))
-      Array([1.0000000e+00, 3.6787945e-01, 6.6396770e-36], dtype=float32)
+      Array([1.0000000e+00, 3.6787945e-01, 6.6396777e-36], dtype=float32)
 
     References:
       Broomhead & Lowe, Multivariable Functional Interpolation and Adaptive Networks,

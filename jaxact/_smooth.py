@@ -289,7 +289,7 @@ def _tanhexp_parts(x: Array) -> tuple[Array, Array]:
     xc = jnp.clip(x, -_math.far(x), 10.0)
     m, k = _math.exp_split(xc)  # e^x = m k
     t, sech2 = _math.tanh_parts(m)
-    low = xc < -64.0  # there e^x < 2e-28: tanh(e^x) = e^x, sech^2 = 1 in float32
+    low = k < 1.0  # x < -61 (exp_split): e^x < 4e-27, tanh(e^x) = e^x, sech^2 = 1 in float32
     t_m = jnp.where(low, m, t)  # tanh(e^x) / k
     sech2 = jnp.where(low, 1.0, sech2)
     y = (jnp.maximum(x, -_math.far(x)) * t_m) * k

@@ -115,7 +115,7 @@ def test_exhaustive_table_matches_the_committed_results() -> None:
     from bench import exhaustive
 
     rows = json.loads(exhaustive.OUT.read_text(encoding="utf-8"))["rows"]
-    assert {r["function"] for r in rows} == set(exhaustive.REFERENCES)
+    assert {r["function"] for r in rows} >= set(exhaustive.REFERENCES)
     assert exhaustive.readme_block(_readme()) == exhaustive.markdown(rows) + "\n", (
         "README.md's exhaustive table is stale: run `python -m bench.exhaustive --readme`"
     )
