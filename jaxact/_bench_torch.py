@@ -2,8 +2,10 @@
 
 Each entry maps a registry name to torch's function with the same definition and the
 registry's sample arguments (jax.nn and torch agree on these: gelu's tanh form, leaky
-slope 0.01, softmax along the last axis). Timing calls run eagerly on CPU tensors (torch
-CPU ops are synchronous); the backward pass is ``y.backward(g)`` with a fresh leaf.
+slope 0.01, softmax along the last axis). Timing calls run eagerly on tensors of the device
+JAX benchmarks (on a GPU a timed sample ends with ``torch.cuda.synchronize()``, as the
+JAX side's ends with ``block_until_ready``); the backward pass is ``y.backward(g)`` with
+a fresh leaf.
 """
 
 from __future__ import annotations
@@ -45,10 +47,14 @@ FUNCTIONS: dict[str, Fn] = {
 }
 
 
-def calls(name: str, x: np.ndarray, dtype: str) -> tuple[Callable[[], Any], ...] | None:
-    """``(forward, forward_and_backward)`` zero-argument calls on ``x``, or None.
+def calls(
+    name: str, x: np.ndarray, dtype: str, device: str = "cpu"
+) -> tuple[Callable[[], Any], ...] | None:
+    """``(forward, forward_and_backward, sync)`` zero-argument calls on ``x``, or None;
+    ``sync`` waits for the device (CUDA kernels are asynchronous, as JAX's calls are).
 
-    None when torch is not installed or has no counterpart of ``name``.
+    None when torch is not installed, has no counterpart of ``name``, or cannot reach
+    ``device`` (``"cpu"`` or ``"cuda"``).
 
     Examples:
       >>> calls("no_such_function", np.zeros((2, 4), np.float32), "float32") is None
@@ -61,8 +67,11 @@ def calls(name: str, x: np.ndarray, dtype: str) -> tuple[Callable[[], Any], ...]
         F = importlib.import_module("torch.nn.functional")
     except ImportError:
         return None
+    if device == "cuda" and not torch.cuda.is_available():
+        return None
+    sync = torch.cuda.synchronize if device == "cuda" else lambda: None
     fn = FUNCTIONS[name]
-    tx = torch.from_numpy(np.array(x, np.float32)).to(getattr(torch, dtype))  # a copy: writable
+    tx = torch.from_numpy(np.array(x, np.float32)).to(device, getattr(torch, dtype))  # a copy
     g = torch.ones_like(fn(torch, F, tx))
 
     def forward() -> Any:
@@ -74,4 +83,4 @@ def calls(name: str, x: np.ndarray, dtype: str) -> tuple[Callable[[], Any], ...]
         fn(torch, F, leaf).backward(g)
         return leaf.grad
 
-    return forward, backward
+    return forward, backward, sync

@@ -177,11 +177,15 @@ register(Entry("celu", celu, "elementwise", r"\max(0,x)+\min(0,\alpha(e^{x/\alph
 def _log1mexp_parts(x: Array) -> tuple[Array, Array]:
     # Maechler's switch at log 2: each side keeps its argument away from 1.
     near = x < jnp.log(2.0)
-    y = jnp.where(near, jnp.log(-_math.expm1(-x)), jnp.log1p(-jnp.exp(-x)))
+    # Each side on its own range (clamped beyond it): reverse mode sends the unused side a
+    # zero cotangent, and 0 * inf (expm1(x) overflowed, log1p(-1)) is NaN in jax.hessian.
+    xn, e = jnp.minimum(x, 1.0), jnp.exp(-jnp.maximum(x, 0.5))
+    y = jnp.where(near, jnp.log(-_math.expm1(-xn)), jnp.log1p(-e))
     # Undefined below 0; negative subnormals count as negative although XLA compares
-    # them as 0, so the sign bit decides.
+    # them as 0, so the sign bit decides. Beyond log 2, 1 / expm1(x) = e / (1 - e).
     below = jnp.signbit(x) & ((x != 0) | _core.is_subnormal(x))
-    return y, jnp.where(below, jnp.nan, jnp.where(x == 0, jnp.inf, 1.0 / _math.expm1(x)))
+    dy = jnp.where(near, 1.0 / _math.expm1(xn), e / (1.0 - e))
+    return y, jnp.where(below, jnp.nan, jnp.where(x == 0, jnp.inf, dy))
 
 
 _log1mexp = _math.elementwise(_log1mexp_parts)

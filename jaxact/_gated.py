@@ -124,7 +124,7 @@ def _mish_parts(x: Array) -> tuple[Array, Array]:
     # bench/exhaustive.py), and the derivative in one fraction, e ((e + 2) D + 4 x a) / D^2,
     # which has fewer roundings near its zero.
     d = a * a + 1.0
-    xn = jnp.where(x > -_math.far(x), x, 0.0)
+    xn = jnp.where(jnp.abs(x) < _math.far(x), x, 0.0)  # (x >= far: the unused branch)
     t_neg = m - m * (e * a / d)
     d_neg = m * ((e + 2.0) * d + 4.0 * xn * a) / (d * d)
     y = jnp.where(pos, x * t_pos, (xn * t_neg) * k)

@@ -136,12 +136,15 @@ def _exp_cap(dtype: Any) -> float:
 def sigmoid_parts(x: Array) -> tuple[Array, Array]:
     """1 / (1 + e^-x), as jax.nn, and sigmoid' = e^-x r^2 (no 1 - sigmoid).
 
-    Capping the exponent (88 in float32, 709 in float64) keeps e^-x finite (no inf * 0
-    in the derivative) and changes only values below -cap, where both outputs are
-    subnormal anyway.
+    The exponent is capped (88 in float32, 709 in float64), so e^-x stays finite: no
+    inf * 0 in the derivative, and no inf / inf in its derivative (jax.hessian). Beyond
+    the cap both outputs are set to 0 (their true values are subnormal or 0): the capped
+    1 / (1 + e^88) = 6e-39 is flushed to 0 on a CPU but kept on a GPU, where XLA does not
+    flush subnormals (10^6 ulp wrong at every x below -88).
     """
-    e = jnp.exp(jnp.minimum(-x, _exp_cap(x.dtype)))
-    r = 1.0 / (1.0 + e)
+    cap = _exp_cap(x.dtype)
+    e = jnp.exp(jnp.minimum(-x, cap))
+    r = jnp.where(-x > cap, 0.0, 1.0 / (1.0 + e))
     return r, (e * r) * r
 
 
@@ -171,17 +174,35 @@ def polyval(coeffs: tuple[float, ...], z: Array) -> Array:
     return acc
 
 
+@jax.custom_jvp
+def _tanh_h(a: Array) -> Array:
+    """4 / (1 + e^{2a}) = 2 (1 - tanh a) for a >= 0."""
+    return 4.0 / (1.0 + jnp.exp(2.0 * a))
+
+
+@_tanh_h.defjvp
+def _tanh_h_jvp(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
+    # h' = -2 h (1 - h/4), written in h: autodiff of the formula divides an overflowed
+    # e^{2a} by its square beyond a = 44.4 (inf / inf: NaN in jax.hessian of tanh).
+    (a,), (da,) = primals, tangents
+    h = _tanh_h(a)
+    return h, (-2.0 * h * (1.0 - 0.25 * h)) * da
+
+
 def tanh_parts(x: Array) -> tuple[Array, Array]:
     """tanh and sech^2 from one exp and one division: h = 4 / (1 + e^{2|x|}).
 
     1 - tanh|x| = h/2 and sech^2 = h (1 - h/4), neither a cancelling difference
     (1 - t^2 would be 0 beyond |x| = 9); h stays normal until the true sech^2 is
-    subnormal (e^{2|x|} overflows exactly there, giving h = 0).
+    subnormal (e^{2|x|} overflows exactly there, giving h = 0; ``_tanh_h``'s rule keeps
+    that overflow out of derivatives).
     """
     a = jnp.abs(x)
-    h = 4.0 / (1.0 + jnp.exp(2.0 * a))
+    h = _tanh_h(a)
     q = 0.5 * h
-    z = x * x
+    # capped where the polynomial is not used: P(x^2) overflows for large x, and the
+    # select's unused branch still enters reverse mode (0 * inf = NaN in jax.hessian)
+    z = jnp.minimum(x * x, 0.3025)
     # on |x| with the sign restored last, so that tanh(-0) = -0 (x + x (z P) would be +0)
     small = a + a * (z * polyval(_TANH_P, z))
     t = jnp.copysign(jnp.where(a < 0.55, small, 1.0 - q), x)

@@ -137,7 +137,7 @@ BENCH_COLUMNS: tuple[str, ...] = (
     "vjp nn ms",
     "vjp ratio",
     "GB/s",
-    "% copy",
+    "% copy f/v",
     "res ja",
     "res nn",
     "compile s",
@@ -278,14 +278,22 @@ def _res(res: dict[str, Any], side: str) -> str:
     return f"{res[side]} ({res[side + '_bytes_per_element']:g}B)"
 
 
+def _device_name(result: dict[str, Any]) -> str:
+    """The CPU model on a CPU, else the accelerator's kind (the host CPU is not timed)."""
+    if result["platform"] == "cpu":
+        return result["cpu_model"] or result["device_kind"]
+    return result["device_kind"]
+
+
 def format_bench(result: dict[str, Any]) -> str:
     """A bench result as a fixed-width table, one row per function.
 
     A ratio is jaxact / jax.nn time (below 1: jaxact is faster): the median of the ratios
     paired round by round, ``±`` half their interquartile range; ``!`` marks a ratio whose
     25th percentile is above 1.10 (clearly slower), ``?`` a median above 1.10 within the
-    noise. ``GB/s`` and ``% copy`` are jaxact's forward pass: bytes read + written per
-    second, and that as a fraction of the copy floor's. ``res`` counts the full-size arrays
+    noise. ``GB/s`` is jaxact's forward pass: bytes read + written per second; ``% copy
+    f/v`` that as a fraction of the copy floor's GB/s, for the forward pass and for
+    forward+VJP (which reads x and the cotangent and writes the gradient). ``res`` counts the full-size arrays
     saved for backward (``jaxact._bench.saved_residuals``) and, in brackets, their bytes per
     input element (a bool mask is 1 byte, a float32 array 4). ``-`` means jax.nn has no
     such function. ``compile s`` is the first call of jaxact's jitted forward (trace,
@@ -308,7 +316,7 @@ def format_bench(result: dict[str, Any]) -> str:
                 nn["vjp"],
                 _ratio(v),
                 f"{f['gbps']:.1f}",
-                f"{100 * f['frac_of_copy']:.0f}%",
+                f"{100 * f['frac_of_copy']:.0f}/{100 * v['frac_of_copy']:.0f}%",
                 _res(r["residuals"], "jaxact"),
                 _res(r["residuals"], "jax.nn"),
                 f"{r['compile_s']['jaxact']:.2f}",
@@ -318,7 +326,7 @@ def format_bench(result: dict[str, Any]) -> str:
     shape = "x".join(map(str, result["results"][0]["shape"])) if copies else "-"
     floor = f"{sorted(copies)[len(copies) // 2]:.1f} GB/s" if copies else "-"
     head = (
-        f"{result['platform']} ({result['cpu_model'] or result['device_kind']}, "
+        f"{result['platform']} ({_device_name(result)}, "
         f"{result['cpu_count']} cpus), jax {result['jax']}, {result['dtype']} {shape}, "
         f"{result['reps']} rounds; copy floor {floor}; load average "
         + " -> ".join(f"{la[0]:.1f}" for la in result["loadavg_start_end"] if la)
@@ -338,7 +346,11 @@ def format_bench(result: dict[str, Any]) -> str:
         if "ratio_torch" in r["fwd"]
     ]
     if vs_torch:
-        tail.append(f"jaxact/torch time, fwd/vjp (torch eager on CPU): {', '.join(vs_torch)}")
+        on = {r.get("torch_device", "cpu") for r in result["results"] if "ratio_torch" in r["fwd"]}
+        tail.append(
+            f"jaxact/torch time, fwd/vjp (torch eager on {'/'.join(sorted(on)).upper()}): "
+            + ", ".join(vs_torch)
+        )
     consts = [
         f"{r['name']} {side} {r['residuals'][side + '_constant']}"
         for r in result["results"]

@@ -20,10 +20,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
 import pytest
+
+if TYPE_CHECKING:
+    import nbformat
 
 try:
     import fcntl
@@ -56,6 +58,8 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
 
 def _execute(path: Path, out: Path) -> str | None:
     """Runs ``path`` in a fresh kernel at the quick budget; writes the executed notebook."""
+    # Imported here: only the notebook tests need Jupyter (the GPU run of the rest has none)
+    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 

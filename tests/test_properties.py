@@ -126,6 +126,31 @@ def test_second_derivatives(name):
         check_grads(jax.jit(fn(name)), (x,), order=2, modes=("fwd", "rev"))
 
 
+_TAILS = np.array([-3e38, -1e30, -1e10, -200.0, -104.0, -89.0, -88.5, -45.0,
+                   45.0, 88.5, 89.0, 104.0, 200.0, 1e10, 1e30, 3e38], np.float32)
+# Their double-float internals (bit-mask splits, two_prod) give NaN beyond |x| = 200.
+_TAIL_NAN = {"erfact", "pserf"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(reason="double-float internals: NaN f'' in the "
+                                            "tails (issue 2)")) if n in _TAIL_NAN else n
+    for n in ELEMENTWISE])
+def test_second_derivative_in_the_tails(name):
+    """f'' (reverse over reverse, as jax.hessian) is not NaN at large |x| where f' is finite.
+
+    A select's unused branch still gets a zero cotangent, and 0 * inf is NaN: the
+    branch must not overflow (tanh's e^{2|x|} did from |x| = 44, its polynomial in x^2,
+    mish's and log1mexp's unused sides, the fits near the silu family's roots)."""
+    lo, hi = ja.entry(name).domain
+    x = jnp.asarray(_TAILS[(_TAILS > lo) & (_TAILS < hi)])
+    f = fn(name)
+    d1 = np.asarray(jax.vmap(jax.grad(f))(x))
+    d2 = np.asarray(jax.vmap(jax.grad(jax.grad(f)))(x))
+    bad = np.isnan(d2) & np.isfinite(d1)  # f' infinite (exponential beyond 88.7): so is f''
+    assert not bad.any(), f"{name}: f'' is NaN at {np.asarray(x)[bad]}"
+
+
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_kink_conventions(name):
     f = fn(name)
@@ -265,6 +290,25 @@ def test_softmax_masks_and_axes():
     assert float(g[0, 1]) == 0.0 and np.all(np.isfinite(np.asarray(g)))
     np.testing.assert_allclose(ja.softmax(x, axis=(0, 1)).sum(), 1.0, rtol=1e-6)
     np.testing.assert_allclose(ja.logsumexp(x, axis=0, keepdims=True).shape, (1, 3))
+
+
+def test_softmax_weights_are_nan_without_a_finite_maximum():
+    """softmax's select ``isfinite(max)`` only speeds up XLA's CPU code; on other
+    platforms it is left out (it blocks XLA's one-pass GPU softmax), so the weights
+    themselves must already be NaN in every slice without a finite maximum, and
+    ``e / sum(e)`` must equal the softmax everywhere else."""
+    from jaxact import _normalizers
+
+    x = jnp.asarray([[1.0, 2.0, 3.0], [0.0, -jnp.inf, 1.0], [jnp.inf, 0.0, 1.0],
+                     [jnp.nan, 0.0, 1.0], [-jnp.inf] * 3, [3e38, -3e38, 0.0]])
+    mask = jnp.asarray([[True, True, True]] * 5 + [[True, False, True]])
+    for where in (None, mask):
+        m, e = _normalizers.shifted_exp(x, where, (1,), exact=True)
+        plain = e * (1.0 / jnp.sum(e, 1, keepdims=True))
+        plain = plain if where is None else jnp.where(where, plain, 0.0)
+        want = np.asarray(ja.softmax(x, where=where))  # the select's form, on this CPU
+        np.testing.assert_array_equal(np.asarray(plain), want)
+        assert np.isnan(want[2:5]).all() and np.isfinite(want[[0, 1, 5]]).all()
 
 
 def test_logsumexp_keeps_log1p_tiny_and_signs():

@@ -76,7 +76,8 @@ def test_cli_train_writes_results_and_plots(tmp_path: Path, capsys: pytest.Captu
     doc = json.loads((out / "results.json").read_text())
     assert doc["config"]["activations"] == ["relu", "tanh"]
     assert doc["config"]["model"] == "mlp" and doc["config"]["n_train"] == 96
-    assert doc["environment"]["platform"] == "cpu" and doc["environment"]["jax"] == jax.__version__
+    env = doc["environment"]
+    assert env["platform"] == jax.default_backend() and env["jax"] == jax.__version__
     relu, tanh = doc["runs"]
     assert [e["epoch"] for e in relu["epochs"]] == [1, 2]
     last = tanh["epochs"][-1]
@@ -206,20 +207,20 @@ sys.path.insert(0, {tests!r})
 import jax
 from test_training import TINY, synthetic
 from jaxact.training import loop
-assert jax.device_count() == 4
+assert jax.device_count() == {n}
 print(json.dumps(loop.train(synthetic(), "relu", TINY)["epochs"]))
 """
 
 
-def test_sharded_over_4_cpu_devices_matches_one_device() -> None:
-    """Data-parallel over 4 forced host devices gives the 1-device numbers up to float32
-    reassociation of the batch sums (1e-5 relative)."""
+def _train_on_cpu_devices(n: int) -> list[dict]:
+    """The TINY relu run in a fresh process on ``n`` forced host (CPU) devices: on a
+    GPU machine too, so both sides of the comparison run on the same kind of device."""
     env = {
         **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+        "XLA_FLAGS": f"--xla_force_host_platform_device_count={n}",
         "JAX_PLATFORMS": "cpu",
     }
-    code = SHARDED.format(tests=str(Path(__file__).parent))
+    code = SHARDED.format(tests=str(Path(__file__).parent), n=n)
     proc = subprocess.run(
         [sys.executable, "-c", code],
         env=env,
@@ -229,8 +230,13 @@ def test_sharded_over_4_cpu_devices_matches_one_device() -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    sharded = json.loads(proc.stdout.strip().splitlines()[-1])
-    single = loop.train(synthetic(), "relu", TINY)["epochs"]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_sharded_over_4_cpu_devices_matches_one_device() -> None:
+    """Data-parallel over 4 forced host devices gives the 1-device numbers up to float32
+    reassociation of the batch sums (1e-5 relative)."""
+    sharded, single = _train_on_cpu_devices(4), _train_on_cpu_devices(1)
     for a, b in zip(sharded, single, strict=True):
         for k in ("train_loss", "test_loss", "train_loss_running"):
             np.testing.assert_allclose(a[k], b[k], rtol=1e-5)
