@@ -293,10 +293,10 @@ def format_bench(result: dict[str, Any]) -> str:
     25th percentile is above 1.10 (clearly slower), ``?`` a median above 1.10 within the
     noise. ``GB/s`` is jaxact's forward pass: bytes read + written per second; ``% copy
     f/v`` that as a fraction of the copy floor's GB/s, for the forward pass and for
-    forward+VJP (which reads x and the cotangent and writes the gradient). ``res`` counts the full-size arrays
-    saved for backward (``jaxact._bench.saved_residuals``) and, in brackets, their bytes per
-    input element (a bool mask is 1 byte, a float32 array 4). ``-`` means jax.nn has no
-    such function. ``compile s`` is the first call of jaxact's jitted forward (trace,
+    forward+VJP (which reads x and the cotangent and writes the gradient). ``res`` counts
+    the full-size arrays saved for backward (``jaxact._bench.saved_residuals``) and, in
+    brackets, their bytes per input element (a bool mask is 1 byte, a float32 array 4).
+    ``-`` means jax.nn has no such function. ``compile s`` is the first call of jaxact's jitted forward (trace,
     compile and one run).
     """
     rows: list[tuple[str, ...]] = [BENCH_COLUMNS]

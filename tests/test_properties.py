@@ -303,7 +303,7 @@ def test_softmax_weights_are_nan_without_a_finite_maximum():
                      [jnp.nan, 0.0, 1.0], [-jnp.inf] * 3, [3e38, -3e38, 0.0]])
     mask = jnp.asarray([[True, True, True]] * 5 + [[True, False, True]])
     for where in (None, mask):
-        m, e = _normalizers.shifted_exp(x, where, (1,), exact=True)
+        _, e = _normalizers.shifted_exp(x, where, (1,), exact=True)
         plain = e * (1.0 / jnp.sum(e, 1, keepdims=True))
         plain = plain if where is None else jnp.where(where, plain, 0.0)
         want = np.asarray(ja.softmax(x, where=where))  # the select's form, on this CPU
