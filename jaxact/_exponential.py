@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
@@ -177,15 +178,26 @@ register(Entry("celu", celu, "elementwise", r"\max(0,x)+\min(0,\alpha(e^{x/\alph
 def _log1mexp_parts(x: Array) -> tuple[Array, Array]:
     # Maechler's switch at log 2: each side keeps its argument away from 1.
     near = x < jnp.log(2.0)
-    # Each side on its own range (clamped beyond it): reverse mode sends the unused side a
-    # zero cotangent, and 0 * inf (expm1(x) overflowed, log1p(-1)) is NaN in jax.hessian.
-    xn, e = jnp.minimum(x, 1.0), jnp.exp(-jnp.maximum(x, 0.5))
-    y = jnp.where(near, jnp.log(-_math.expm1(-xn)), jnp.log1p(-e))
+    y = jnp.where(near, jnp.log(-_math.expm1(-x)), jnp.log1p(-jnp.exp(-x)))
     # Undefined below 0; negative subnormals count as negative although XLA compares
-    # them as 0, so the sign bit decides. Beyond log 2, 1 / expm1(x) = e / (1 - e).
+    # them as 0, so the sign bit decides.
     below = jnp.signbit(x) & ((x != 0) | _core.is_subnormal(x))
-    dy = jnp.where(near, 1.0 / _math.expm1(xn), e / (1.0 - e))
-    return y, jnp.where(below, jnp.nan, jnp.where(x == 0, jnp.inf, dy))
+    return y, jnp.where(below, jnp.nan, jnp.where(x == 0, jnp.inf, _inv_expm1(x)))
+
+
+@jax.custom_jvp
+def _inv_expm1(x: Array) -> Array:
+    """1 / (e^x - 1), log1mexp's derivative."""
+    return 1.0 / _math.expm1(x)
+
+
+@_inv_expm1.defjvp
+def _inv_expm1_jvp(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
+    # d' = -d (1 + d), written in d: autodiff of the formula divides an overflowed
+    # e^x by its square from x = 89 on (inf / inf: NaN in jax.hessian).
+    (x,), (dx,) = primals, tangents
+    d = _inv_expm1(x)
+    return d, -(d * (1.0 + d)) * dx
 
 
 _log1mexp = _math.elementwise(_log1mexp_parts)
