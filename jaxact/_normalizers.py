@@ -152,14 +152,13 @@ def rest_of(e: Array, axis: tuple[int, ...]) -> Array:
     return row_sum(e - top, axis) + (jnp.sum(top, axis, keepdims=True) - 1.0)
 
 
-def _log_softmax_parts(x: Array, mask: Array | None, axis: tuple[int, ...], exact: bool
-                       ) -> tuple[Array, Array]:
-    """The log-softmax and, from the same sums, the softmax (0 where masked; ``exact``
-    for the JVP rule)."""
+def _log_softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...], exact: bool
+                       ) -> Array:
+    """The log-softmax, -inf where masked (``exact``: see ``shifted_exp``)."""
     m, e = shifted_exp(x, mask, axis, exact)
     s1 = rest_of(e, axis)  # NaN for a slice with +inf, NaN or only -inf: NaN, as jax.nn
     y = (x - m) - jnp.log1p(s1)  # x - m: exact near the max
-    return (y if mask is None else jnp.where(mask, y, -jnp.inf)), e * (1.0 / (1.0 + s1))
+    return y if mask is None else jnp.where(mask, y, -jnp.inf)
 
 
 def softmax_value(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
@@ -186,13 +185,18 @@ def masked(t: Array, mask: Array | None) -> Array:
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _log_softmax(x: Array, mask: Array | None, axis: tuple[int, ...]) -> Array:
-    return _log_softmax_parts(x, mask, axis, exact=False)[0]
+    return _log_softmax_value(x, mask, axis, exact=False)
 
 
 @_log_softmax.defjvp
 def _log_softmax_jvp(axis, primals, tangents):
     (x, mask), (t, _) = primals, tangents
-    y, p = _log_softmax_parts(x, mask, axis, exact=True)  # p, the softmax: the one residual
+    # p, the softmax, is the one residual. Computed apart from y (not from y's sums):
+    # a VJP never needs y, so XLA drops it, and p alone is softmax's computation (CPU,
+    # 4096x1024: VJP 4.1 ms against 4.9-5.1 from the shared sums; on a GPU, softmax's
+    # computation is one fusion, the shared sums were 6)
+    y = _log_softmax_value(x, mask, axis, exact=True)
+    p = softmax_value(x, mask, axis)
     t = masked(t, mask)
     return y, masked(t + spread(-row_sum(p * t, axis), t.shape, axis), mask)
 
