@@ -193,10 +193,10 @@ def _log_softmax_jvp(axis, primals, tangents):
     (x, mask), (t, _) = primals, tangents
     # p, the softmax, is the one residual. Computed apart from y (not from y's sums):
     # a VJP never needs y, so XLA drops it, and p alone is softmax's computation (CPU,
-    # 4096x1024: VJP 4.1 ms against 4.9-5.1 from the shared sums; on a GPU, softmax's
-    # computation is one fusion, the shared sums were 6)
+    # 4096x1024, interleaved: VJP 10-15% faster than from the shared sums; on a GPU,
+    # softmax's computation is one fusion, the shared sums were 6)
     y = _log_softmax_value(x, mask, axis, exact=True)
-    p = softmax_value(x, mask, axis)
+    p = softmax_core(x, mask, axis)
     t = masked(t, mask)
     return y, masked(t + spread(-row_sum(p * t, axis), t.shape, axis), mask)
 
