@@ -128,7 +128,9 @@ def test_second_derivatives(name):
 
 _TAILS = np.array([-3e38, -1e30, -1e10, -200.0, -104.0, -89.0, -88.5, -45.0,
                    45.0, 88.5, 89.0, 104.0, 200.0, 1e10, 1e30, 3e38], np.float32)
-# Their double-float internals (bit-mask splits, two_prod) give NaN beyond |x| = 200.
+# Their double-float internals (bit-mask splits, two_prod) give NaN beyond |x| = 200:
+# pserf in reverse over reverse mode only, erfact (x >= 200) in every mode (jax.hessian,
+# jacfwd of jacfwd too), where its gate's z = alpha e^{beta x} has overflowed.
 _TAIL_NAN = {"erfact", "pserf"}
 
 
