@@ -277,18 +277,18 @@ def softplus_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
 def silu_parts(x: Array) -> tuple[Array, Array]:
     """x sigmoid(x) and its derivative sigmoid(x) (1 + x sigmoid(-x)), from one exp.
 
-    sigmoid(x) = q k and sigmoid(-x) from ``_sigmoid_pair`` (k = e^-61 below x = -61),
+    sigmoid(x) = q k and sigmoid(-x) from ``sigmoid_pair`` (k = e^-61 below x = -61),
     so x e^x stays normal down to x = -92 where e^x alone is flushed; x is clipped
     where it multiplies a zero (x = -inf, and x = +inf in the derivative), at 200 in
     float32 and 800 in float64, beyond every x e^x.
     """
-    q, k, sn = _sigmoid_pair(x)
+    q, k, sn = sigmoid_pair(x)
     lim = far(x)
     bracket = 1.0 + jnp.clip(x, -lim, lim) * sn
     return (jnp.maximum(x, -lim) * q) * k, (q * bracket) * k
 
 
-def _sigmoid_pair(p: Array, err: Array | None = None) -> tuple[Array, Array, Array]:
+def sigmoid_pair(p: Array, err: Array | None = None) -> tuple[Array, Array, Array]:
     """``(q, k, sn)`` with sigmoid(p + err) = q k and sigmoid(-p - err) = sn, from one exp.
 
     ``big = e^{-p} / k`` with k = e^-61 below p = -61 (the shift is exact) and 1
@@ -311,7 +311,7 @@ def silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
     """x sigmoid(beta x) with partials in x and beta: ``silu_parts`` with p = beta x.
 
     p carries the rounding of beta * x (e^p turns it into |p| ulp), restored as the
-    factor 1 - err on e^{-p}. As in ``silu_parts`` (``_sigmoid_pair``), e^{-p} is kept
+    factor 1 - err on e^{-p}. As in ``silu_parts`` (``sigmoid_pair``), e^{-p} is kept
     finite by the scale k = e^-61 below p = -61 and capped 8 below overflow, so x e^p stays
     normal down to p = -144 (and large |x|, small beta); x and p are zeroed beyond
     ``far`` where they multiply a zero (x = +-inf).
@@ -320,7 +320,7 @@ def silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
     lim = far(x)
     inside = jnp.abs(p) < lim
     err = jnp.where(inside, err, 0.0)  # beyond, e^-p is 0 or capped; err may be huge or nan
-    q, k, sn = _sigmoid_pair(p, err)
+    q, k, sn = sigmoid_pair(p, err)
     xd = jnp.where(inside, x, 0.0)
     y = (jnp.where(p > -lim, x, 0.0) * q) * k  # NaN stays NaN
     dx = (q * (1.0 + jnp.clip(p, -lim, lim) * sn)) * k

@@ -69,7 +69,7 @@ def _silu_lo_parts(x: Array, b: Array | float, lo: float, scale: Array | float =
     # one exp. The value has five roundings where the older m r k form had seven (4.1 ulp
     # at x = -4.49, e_swish), and sigmoid'(p) = (q sn) k keeps its tail on both sides.
     pos = p >= 0
-    q, k, sn = _math._sigmoid_pair(-jnp.abs(p), jnp.where(pos, -err, err))
+    q, k, sn = _math.sigmoid_pair(-jnp.abs(p), jnp.where(pos, -err, err))
     sig, k_p = jnp.where(pos, sn, q), jnp.where(pos, 1.0, k)  # sigmoid(p) = sig k_p
     dsig = q * sn  # sigmoid'(p) / k
     xd = jnp.where(inside, x, 0.0)

@@ -296,8 +296,8 @@ def format_bench(result: dict[str, Any]) -> str:
     forward+VJP (which reads x and the cotangent and writes the gradient). ``res`` counts
     the full-size arrays saved for backward (``jaxact._bench.saved_residuals``) and, in
     brackets, their bytes per input element (a bool mask is 1 byte, a float32 array 4).
-    ``-`` means jax.nn has no such function. ``compile s`` is the first call of jaxact's jitted forward (trace,
-    compile and one run).
+    ``-`` means jax.nn has no such function. ``compile s`` is the first call of jaxact's
+    jitted forward (trace, compile and one run).
     """
     rows: list[tuple[str, ...]] = [BENCH_COLUMNS]
     for r in result["results"]:

@@ -143,7 +143,8 @@ def test_second_derivative_in_the_tails(name):
 
     A select's unused branch still gets a zero cotangent, and 0 * inf is NaN: the
     branch must not overflow (tanh's e^{2|x|} did from |x| = 44, its polynomial in x^2,
-    mish's and log1mexp's unused sides, the fits near the silu family's roots)."""
+    mish's unused side, log1mexp's 1 / expm1, the polynomial fits near the roots of
+    e_swish, quick_gelu, aptx, smish, logish and serf)."""
     lo, hi = ja.entry(name).domain
     x = jnp.asarray(_TAILS[(_TAILS > lo) & (_TAILS < hi)])
     f = fn(name)
