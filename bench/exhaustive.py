@@ -273,12 +273,25 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     if rest:
         miss = [f"{r['function']} ({k} {_cell(r['jaxact'][k])})" for r in rest
                 for k in ("value", "derivative") if r["jaxact"][k]["over_bar"]]
-        steps = sorted({r["step"] for r in rest})
         lines += ["", f"The other {len(rest)} elementwise functions, against jaxact in float64 "
-                  f"(one float32 in {'/'.join(map(str, steps))} of the same range): "
+                  f"({_sampling(rest)}): "
                   + ("all within the bar." if not miss
                      else "over the bar: " + ", ".join(miss) + ".")]
     return "\n".join(lines)
+
+
+def _sampling(rows: list[dict[str, Any]]) -> str:
+    """How densely the rows were scanned, e.g. "every float32 for erfact, pserf; one
+    float32 in 61 for the rest, over the same range"."""
+    by_step: dict[int, list[str]] = {}
+    for r in rows:
+        by_step.setdefault(r["step"], []).append(r["function"])
+    what = lambda step: "every float32" if step == 1 else f"one float32 in {step}"
+    if len(by_step) == 1:
+        return f"{what(next(iter(by_step)))} of the same range"
+    *named, (last, _) = sorted(by_step.items(), key=lambda kv: len(kv[1]))
+    parts = [f"{what(step)} for {', '.join(names)}" for step, names in named]
+    return f"{'; '.join(parts)}; {what(last)} for the rest, over the same range"
 
 
 MARKERS = ("<!-- exhaustive:start -->\n", "<!-- exhaustive:end -->")

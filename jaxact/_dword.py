@@ -54,6 +54,15 @@ def _log_pair(u: Array) -> tuple[Array, Array]:
 
 def _exp_pair(y: Array, y_lo: Array) -> tuple[Array, Array]:
     """``exp(y + y_lo)`` as a pair, for ``y`` below float32's overflow threshold."""
+    hi, lo, n = exp_pair_parts(y, y_lo)
+    return _times_pow2(hi, n), _times_pow2(lo, n)
+
+
+def exp_pair_parts(y: Array, y_lo: Array) -> tuple[Array, Array, Array]:
+    """``(hi, lo, n)`` with ``exp(y + y_lo) = (hi + lo) 2^n`` (int32 ``n``, |y| < 177).
+
+    The pair before scaling: 2^n may underflow where a product with it does not.
+    """
     k = jnp.round(y * (1.0 / math.log(2.0)))
     r, r_lo = two_sum(y, -k * _LN2_HI)
     r_lo = r_lo + (y_lo - k * _LN2_LO)
@@ -64,8 +73,7 @@ def _exp_pair(y: Array, y_lo: Array) -> tuple[Array, Array]:
     hi, b_lo = two_sum(a, 0.5 * sq)
     tail = r * sq * polyval(_EXP_TAIL, r) + r_lo * (1.0 + r)
     hi, lo2 = two_sum(hi, (a_lo + b_lo) + (0.5 * sq_lo + tail))
-    n = k.astype(jnp.int32)
-    return _times_pow2(hi, n), _times_pow2(lo2, n)
+    return hi, lo2, k.astype(jnp.int32)
 
 
 def pow_pair(u: Array, beta: ArrayLike, beta_lo: ArrayLike = 0.0) -> tuple[Array, Array]:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math, _special
+from jaxact import _core, _dword, _math, _special
 from jaxact._learnable import _tp, _ts, opaque
 from jaxact._rational import _pow2
 from jaxact._registry import Entry, Param, register
@@ -25,10 +25,11 @@ _C = 2.0 / math.sqrt(math.pi)
 _P1 = tuple((-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(1, 14))
 _LN2 = (45426.0 / 65536.0, 1.428606765330187e-06, 5.495603971894525e-14)  # 16 + 24 + rest
 _EXPQ3 = tuple(1.0 / math.factorial(k + 3) for k in range(8))  # (e^r - 1 - r - r^2/2)/r^3
+_DEEP = 2.0**-88  # ~e^-61: the scale that keeps tails normal, exact
 
 
 def _exp_dd(h: Array, lo: Array) -> tuple[Array, Array, Array]:
-    """``e^{h + lo} = (E + El) 2^k`` to about 2^-31 relative, for |h| <= 100.
+    """``e^{h + lo} = (E + El) 2^k`` to about 2^-31 relative, for |h| <= 148.
 
     XLA's exp is good to an ulp, but e^{-z^2} needs z^2 = (alpha e^v)^2 to a few parts
     in 2^30 once z^2 reaches ~100: r = h - k ln 2 is exact (ln 2 in three pieces) and
@@ -44,7 +45,10 @@ def _exp_dd(h: Array, lo: Array) -> tuple[Array, Array, Array]:
     e1, e1e = _ts(opaque(jnp.ones((), h.dtype))[0], r)
     e2, e2e = _ts(e1, 0.5 * r2)
     e3, e3e = _ts(e2, r * (r2 * _math.polyval(_EXPQ3, r)))
-    return e3, (e1e + e2e + e3e + 0.5 * r2e) + e3 * rl, k.astype(jnp.int32)
+    # renormalised: the low part of h (up to half its ulp: 4e-6 at h = -90) lands in the
+    # low word, and E alone must be within an ulp (erfact's derivative uses it alone)
+    e, el = _ts(e3, (e1e + e2e + e3e + 0.5 * r2e) + e3 * rl)
+    return e, el, k.astype(jnp.int32)
 
 
 def _square(h: Array, lo: Array) -> tuple[Array, Array]:
@@ -105,25 +109,35 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     alpha, beta = opaque(alpha, beta)
     v, vl = _tp(beta, x)
     v = jnp.where(beta == 0, 0.0, v)  # beta = 0: z = alpha for every x, +-inf included
-    m, k = _exp_minus(v, vl)  # e^{beta x} = m k
+    # e^v = (e + el) 2^ke (double-float, |v| <= 148); the gate's z = alpha e^v below.
+    vc = jnp.clip(v, -148.0, 100.0)
+    e, el, ke = _exp_dd(vc, jnp.where(vc == v, vl, 0.0))
+    # e^v = (m + ml) k, normal down to v = -148 at the scale k = 2^-88 (~e^-61), which
+    # keeps x erf(z) ~ C alpha x e^v normal where e^v is not; 0 below -148, float32's
+    # largest above v = 88 (there z > 12 for any alpha above 1e-37: erf(z) = 1; an inf
+    # would meet 0 in the derivatives of the double-float products: NaN f'').
+    deep, over = v < -61.0, v > 88.0
+    k = jnp.where(deep, _DEEP, 1.0)
+    mscale = _pow2(ke + jnp.where(deep, 88, 0), x.dtype)
+    mscale = jnp.where((v < -148.0) | over, 0.0, mscale)
+    m = jnp.where(over, jnp.finfo(x.dtype).max, e * mscale)
+    ml = el * mscale
     zm = alpha * m
     xs = jnp.where(zm == 0, 0.0, x)  # z = 0: f = 0, and x must not meet 0 * inf
     big = jnp.abs(zm) * k > 12.0  # e^{-z^2} = 0: every x z e^{-z^2} term vanishes
     # z and z^2 in double-float (where z matters at all: |v| < 100).
-    vc = jnp.clip(v, -100.0, 100.0)
-    e, el, ke = _exp_dd(vc, jnp.where(vc == v, vl, 0.0))
     z1, z1e = _tp(alpha, e)
     half = ke >> 1  # floor(ke / 2) as a shift (vectorised; integer division is not)
-    scale = _pow2(half, x.dtype) * _pow2(ke - half, x.dtype)  # 2^ke, exact (|ke| <= 145)
-    zh, zl = z1 * scale, (z1e + alpha * el) * scale
-    z2 = _square(jnp.where(big, 0.0, zh), jnp.where(big, 0.0, zl))
+    scale = _pow2(half, x.dtype) * _pow2(ke - half, x.dtype)  # 2^ke, exact (or 0: z^2 is)
+    scale = jnp.where(big, 0.0, scale)  # (inf from v = 100: no inf * 0 in f'')
+    z2 = _square(z1 * scale, (z1e + alpha * el) * scale)
     # f' = C z (1 + beta x + (P - 1) + beta x (e^{-z^2} - 1)) below z = 1, else erf(z) +
     # C beta x z e^{-z^2}.
     one, one_lo = _one_plus(beta, xs)
     bx = beta * xs
     bracket = one + (one_lo + z2[0] * _math.polyval(_P1, z2[0]) + bx * _math.expm1(-z2[0]))
     zm, zme = _tp(alpha, m)
-    y, dy = _gate(xs, zm, k, z2, jnp.where(big, 0.0, bx * zm), bracket, zme)
+    y, dy = _gate(xs, zm, k, z2, jnp.where(big, 0.0, bx * zm), bracket, zme + alpha * ml)
     # df/dalpha = C x e^{v - z^2}, one exponential of a double-float argument (normal
     # while e^{-z^2} alone is not); df/dbeta = x alpha df/dalpha.
     u, ue = _ts(v, -z2[0])
@@ -179,45 +193,67 @@ register(Entry("erfact", erfact, "elementwise", r"x\,\mathrm{erf}(\alpha e^{\bet
                reference="Biswas et al. 2021, arXiv:2109.04386"))
 
 
+def _softplus_pair(v: Array, vl: Array) -> tuple[Array, ...]:
+    """softplus(v + vl) and sigmoid(v + vl) as ``(sp, sp_lo, sig, s1, ks)``.
+
+    The softplus as a pair (to a few 2^-28), the sigmoid (to about an ulp) and ``s1 =
+    sp/sigma - 1`` (from its series e/2 - e^2/6 + e^3/12 for tiny e = e^v), all at the
+    scale ``ks``: 2^-88 below v = -61 (where softplus = sigmoid = e^v, normal down to
+    v = -148 at that scale, and s1 is left 0), else 1. With e = e^-|v| = E + El (a pair)
+    and 1 + e = A + Al (exact), log1p(e) = log(A) + Al/A by _dword's atanh series: a
+    float32 log1p (1.6 ulp), with e^-|v| rounded (another ulp), once put pserf's value at
+    5.1 ulp near x = -1.2 and its derivative at 9.2 near x = -0.9, where s1 cancels.
+    """
+    neg = v < 0
+    w = jnp.maximum(-jnp.abs(v), -148.0)  # below, e^v underflows even at the scale ks
+    hi, lo, n = _dword.exp_pair_parts(w, jnp.where(w == -jnp.abs(v), -jnp.sign(v) * vl, 0.0))
+    deep = neg & (w < -61.0)
+    n = n + jnp.where(deep, 88, 0)
+    scale = jnp.where(w > -jnp.abs(v), 0.0, _pow2(n, v.dtype))  # n >= -126 here: exact
+    e, el = hi * scale, lo * scale
+    ks = jnp.where(deep, _DEEP, 1.0)
+    a, al = _core.two_sum(opaque(jnp.ones((), v.dtype))[0], e)
+    al = al + el
+    lg, lg_lo = _dword._log_pair(a)
+    l1, l1_lo = _ts(lg, lg_lo + al / a)  # log1p(e^-|v|)
+    sp, sp_e = _ts(jnp.where(neg, 0.0, v), l1)
+    sp_lo = sp_e + l1_lo + jnp.where(neg, 0.0, vl)
+    inv = 1.0 / a
+    sig = jnp.where(neg, e, 1.0) * (inv * (1.0 - al * inv)) + jnp.where(neg, el * inv, 0.0)
+    # s1 = sp (1 + e) / e - 1 for v < 0 (sp (A + Al) - e is exact to the pair's width,
+    # sp A ~ e (1 + s1) with s1 <= 1: Sterbenz), sp (1 + e) - 1 >= 0.38 for v >= 0
+    q, qe = _tp(sp, a)
+    num = (q - e) + ((qe + sp * al + sp_lo * a) - el)
+    tiny = neg & (e < 2.0**-6)
+    s1_neg = num / jnp.where(neg & ~tiny, e, 1.0)  # (e = 0 for v >= 88: no 0 / 0 in f'')
+    s1 = jnp.where(tiny, e * (0.5 + e * (-1.0 / 6.0 + e / 12.0)),
+                   jnp.where(neg, s1_neg, (sp + sp_lo) * (1.0 + e) - 1.0))
+    return (jnp.where(deep, e, sp), jnp.where(deep, el, sp_lo), jnp.where(deep, e, sig),
+            jnp.where(deep, 0.0, s1), ks)
+
+
 def _pserf_parts(x: Array, gamma: Array, delta: Array) -> tuple[Array, ...]:
     gamma, delta = opaque(gamma, delta)
     v, vl = _tp(delta, x)
     v = jnp.where(delta == 0, 0.0, v)
-    m, k = _exp_minus(-jnp.abs(v), -jnp.sign(v) * vl)  # e^{-|v|} = m k
-    neg = v < 0
-    r = 1.0 / (1.0 + m * k)
-    # softplus(v) and sigmoid(v) at the scale ks (k for v < -61, else 1): for v < 0 they
-    # are log1p(e) (= e where k < 1) and e r; for v >= 0, v + log1p(e) (double) and r.
-    ks = jnp.where(neg, k, 1.0)
-    vp = jnp.where(neg, 0.0, v)
-    sp_pos, sp_pos_lo = _ts(vp, jnp.log1p(m * k))
-    # (XLA's float32 log1p is 2.5 ulp off on [1/4, 1], and this series is float32's)
-    sp_neg = _math.log1p(m)
-    sp_m = jnp.where(neg, jnp.where(k < 1.0, m, sp_neg), sp_pos)
-    sp_lo = jnp.where(neg, 0.0, sp_pos_lo + vl)
-    sig_m = jnp.where(neg, m * r, r)
+    sp_m, sp_lo, sig_m, s1, ks = _softplus_pair(v, vl)
     zm = gamma * sp_m
     xs = jnp.where(zm == 0, 0.0, x)
     big = jnp.abs(zm) * ks > 12.0
     z1, z1e = _tp(gamma, sp_m)
     z2 = _square(jnp.where(big, 0.0, z1 * ks), jnp.where(big, 0.0, (z1e + gamma * sp_lo) * ks))
     # Below z = 1: f' = C gamma sigma (sp/sigma P + delta x e^{-z^2}), written as
-    # 1 + delta x (exact) + s1 + (P - 1)(1 + s1) + delta x (e^{-z^2} - 1), s1 = sp/sigma - 1
-    # = sp (1 + e^{-v}) - 1 (its series e/2 - e^2/6 + e^3/12 for tiny e = e^v).
-    e_v = jnp.where(neg, m, 1.0 / m)  # e^v (unscaled: only used where k = 1 or tiny)
-    tiny = neg & (m * k < 2.0**-6)
-    et = m * k
-    s1 = jnp.where(tiny, et * (0.5 + et * (-1.0 / 6.0 + et / 12.0)),
-                   (sp_m + sp_lo) * (1.0 + 1.0 / jnp.where(tiny, 1.0, e_v)) - 1.0)
+    # 1 + delta x (exact) + s1 + (P - 1)(1 + s1) + delta x (e^{-z^2} - 1), s1 = sp/sigma - 1.
     one, one_lo = _one_plus(delta, xs)
     pm1 = z2[0] * _math.polyval(_P1, z2[0])
     dx_ = delta * xs
     bracket = one + (one_lo + s1 + pm1 * (1.0 + s1) + dx_ * _math.expm1(-z2[0]))
+    small = jnp.abs(zm) * ks < 1.0
+    bracket = jnp.where(small, bracket, 0.0)  # (overflows at x = 3e38: no inf * 0 in f'')
     # The series branch of _gate wants C z * bracket with z'/z folded in: here
     # f' = C gamma sigma * bracket, so pass zm' = gamma sigma_m in place of zm there.
     y, _ = _gate(xs, z1, ks, z2, jnp.zeros_like(x), bracket, z1e + gamma * sp_lo)
     _, dy_big = _gate(xs, zm, ks, z2, jnp.where(big, 0.0, (gamma * delta) * (xs * sig_m)), bracket)
-    small = jnp.abs(zm) * ks < 1.0
     dy = jnp.where(small, ((_C * (gamma * sig_m)) * bracket) * ks, dy_big)
     # df/dgamma = C x sp e^{-z^2}, df/ddelta = C gamma x^2 sigma e^{-z^2}.
     mg, kg = _exp_minus(-z2[0], -z2[1])

@@ -5,7 +5,8 @@ take every 61st float32 (5.4 million inputs) for the functions jax.nn also has, 
 float64 formulas, and every 307th for every other elementwise function, against jaxact
 itself evaluated in float64. The full scans found what the tables had missed: mish at
 5.2 ulp near x = -6.8, e_swish and quick_gelu at 4.1-4.5 ulp, smish at 4.2-4.4 ulp,
-serf at 4.3, acon_c's derivative at 10-12 ulp near x = -1.6.
+serf at 4.3, acon_c's derivative at 10-12 ulp near x = -1.6, pserf at 5.1 ulp (value,
+near x = -1.2) and 9.2 (derivative, near -0.9), erfact at 4.2 ulp in the tail.
 """
 
 from __future__ import annotations
@@ -17,13 +18,6 @@ import jaxact as ja
 from bench import exhaustive
 
 OTHERS = [n for n in ja.names(kind="elementwise") if n not in exhaustive.REFERENCES]
-
-# Over the bar in the full scans and not fixed yet (README, "Every float32 input"). A
-# sampled run may miss their few bad inputs, hence not strict.
-KNOWN = {
-    "erfact": "value 4.2 ulp at a few inputs in the tail, x = -87..-103",
-    "pserf": "value 5.1 ulp near x = -1.2 and derivative 9.2 ulp near x = -0.9",
-}
 
 
 def _check(name: str, step: int) -> None:
@@ -40,9 +34,6 @@ def test_every_61st_float_against_float64_formulas(name: str) -> None:
     _check(name, 61)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN[n], strict=False)) if n in KNOWN else n
-    for n in OTHERS
-])
+@pytest.mark.parametrize("name", OTHERS)
 def test_every_307th_float_against_float64_jaxact(name: str) -> None:
     _check(name, 307)
