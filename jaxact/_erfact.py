@@ -173,7 +173,7 @@ def erfact(x: ArrayLike, *, alpha: ArrayLike = 0.75, beta: ArrayLike = 0.75) -> 
 
     Examples:
       >>> ja.erfact(jnp.array([-2.0, 0.0, 2.0]))
-      Array([-0.37416708,  0.        ,  1.999996  ], dtype=float32)
+      Array([-0.37416705,  0.        ,  1.999996  ], dtype=float32)
 
     References:
       Biswas, Banerjee & Pandey, ErfAct and Pserf: Non-monotonic Smooth Trainable
@@ -288,7 +288,7 @@ def pserf(x: ArrayLike, *, gamma: ArrayLike = 1.25, delta: ArrayLike = 0.85) -> 
 
     Examples:
       >>> ja.pserf(jnp.array([-2.0, 0.0, 2.0]))
-      Array([-0.46646622,  0.        ,  1.9980787 ], dtype=float32)
+      Array([-0.46646625,  0.        ,  1.9980787 ], dtype=float32)
 
     References:
       Biswas, Banerjee & Pandey, ErfAct and Pserf: Non-monotonic Smooth Trainable
