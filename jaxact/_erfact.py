@@ -227,12 +227,12 @@ def _softplus_pair(v: Array, vl: Array) -> tuple[Array, ...]:
     float32 log1p (1.6 ulp), with e^-|v| rounded (another ulp), once put pserf's value at
     5.1 ulp near x = -1.2 and its derivative at 9.2 near x = -0.9, where s1 cancels.
     """
-    neg = v < 0
-    w = jnp.maximum(-jnp.abs(v), -148.0)  # below, e^v underflows even at the scale ks
-    hi, lo, n = _dword.exp_pair_parts(w, jnp.where(w == -jnp.abs(v), -jnp.sign(v) * vl, 0.0))
+    neg, nv = v < 0, -jnp.abs(v)
+    w = jnp.maximum(nv, -148.0)  # below, e^v underflows even at the scale ks
+    hi, lo, n = _dword.exp_pair_parts(w, jnp.where(w == nv, -jnp.sign(v) * vl, 0.0))
     deep = neg & (w < -61.0)
     n = n + jnp.where(deep, 88, 0)
-    scale = jnp.where(w > -jnp.abs(v), 0.0, _pow2(n, v.dtype))  # n >= -126 here: exact
+    scale = jnp.where(w > nv, 0.0, _pow2(n, v.dtype))  # n >= -126 here: exact
     e, el = hi * scale, lo * scale
     ks = jnp.where(deep, _DEEP, 1.0)
     a, al = _core.two_sum(opaque(jnp.ones((), v.dtype))[0], e)
