@@ -4,7 +4,8 @@ XLA's float32 erf is 3 to 5 ulp off; here erf(z) is the series ``z P(z^2)`` belo
 z = 1 (relative accuracy for the tiny gates of the negative tail) and ``1 - erfc(z)``
 above, with erfc from jaxact's scaled-erfc polynomials (jaxact/_special.py) and
 ``exp(-z^2)`` from the exact square. In the tail the gate ``z ~ e^{beta x}`` is kept as
-``z_m * k`` (``_math.exp_split``), so ``x erf(z)`` stays normal where ``z`` is not.
+``z_m * k`` (a double-float exp from ``_dword`` at an exact scale k), so ``x erf(z)``
+stays normal where ``z`` is not.
 """
 
 from __future__ import annotations
@@ -23,52 +24,7 @@ from jaxact._registry import Entry, Param, register
 _C = 2.0 / math.sqrt(math.pi)
 # erf(z)/(C z) - 1 = z^2 P1(z^2), P1 = sum_{n>=1} (-1)^n z^{2n-2} / (n! (2n+1)), z < 1.
 _P1 = tuple((-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(1, 14))
-_LN2 = (45426.0 / 65536.0, 1.428606765330187e-06, 5.495603971894525e-14)  # 16 + 24 + rest
-_EXPQ3 = tuple(1.0 / math.factorial(k + 3) for k in range(8))  # (e^r - 1 - r - r^2/2)/r^3
-_LN2_16 = (45426.0 / 65536.0, 1.4286197256296873e-06, -1.2905343460545282e-11)  # 16 + 16 + rest
 _DEEP = 2.0**-88  # ~e^-61: the scale that keeps tails normal, exact
-
-
-def _exp_dd(h: Array, lo: Array) -> tuple[Array, Array, Array]:
-    """``e^{h + lo} = (E + El) 2^k`` to about 2^-31 relative, for |h| <= 100.
-
-    XLA's exp is good to an ulp, but e^{-z^2} needs z^2 = (alpha e^v)^2 to a few parts
-    in 2^30 once z^2 reaches ~100: r = h - k ln 2 is exact (ln 2 in three pieces) and
-    e^r = 1 + r + r^2/2 + r^3 Q(r) is summed in double-float, so only the rounding of
-    the last term (< 0.008) is left.
-    """
-    k = jnp.round(h * (1.0 / math.log(2.0)))
-    t = h - k * _LN2[0]  # exact: k has at most 8 bits, _LN2[0] 16
-    p, pe = _tp(k, jnp.full_like(k, _LN2[1]))
-    r, re = _ts(t, -p)
-    rl = (re - pe) - k * _LN2[2] + lo
-    r2, r2e = _tp(r, r)
-    e1, e1e = _ts(opaque(jnp.ones((), h.dtype))[0], r)
-    e2, e2e = _ts(e1, 0.5 * r2)
-    e3, e3e = _ts(e2, r * (r2 * _math.polyval(_EXPQ3, r)))
-    # renormalised: the low part of h (up to half its ulp: 4e-6 at h = -90) lands in the
-    # low word, and E alone feeds z^2's high word, which erfact's derivative uses alone
-    # (unnormalised: 5.5 ulp, normalised: 4.7 at worst over one float32 in 3)
-    e, el = _ts(e3, (e1e + e2e + e3e + 0.5 * r2e) + e3 * rl)
-    return e, el, k.astype(jnp.int32)
-
-
-def _exp_lite(h: Array, lo: Array) -> tuple[Array, Array, Array]:
-    """``e^{h + lo} = (E + El) 2^k`` to about 2^-28 relative, for |h| <= 148.
-
-    Cheaper than ``_exp_dd``: with ln 2 in 16-bit pieces every k ln 2 product is exact and
-    r = h - k ln 2 is one two_sum; only 1 + r is summed exactly, the rest of e^r (< 0.07)
-    is rounded once. Enough for a value (a tenth of an ulp), not for z^2 ~ 100.
-    """
-    k = jnp.round(h * (1.0 / math.log(2.0)))
-    r, re = _core.two_sum(h - k * _LN2_16[0], -(k * _LN2_16[1]))
-    rl = (re - k * _LN2_16[2]) + lo
-    one = opaque(jnp.ones((), h.dtype))[0]
-    e1 = one + r
-    rest = (r * r) * (0.5 + r * _math.polyval(_EXPQ3, r))
-    low = (r - (e1 - one)) + (rest + rl * (e1 + rest))  # rl: up to 4e-6 (v's low part)
-    e = e1 + low
-    return e, low - (e - e1), k.astype(jnp.int32)
 
 
 def _square(h: Array, lo: Array) -> tuple[Array, Array]:
@@ -131,13 +87,13 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     v = jnp.where(beta == 0, 0.0, v)  # beta = 0: z = alpha for every x, +-inf included
     # e^v = (m + ml) k, normal down to v = -148 at the scale k = 2^-88 (~e^-61), which
     # keeps x erf(z) ~ C alpha x e^v normal where e^v is not (a rounded e^v put the tail
-    # at 4.2 ulp: the low word is kept, from _exp_lite); 0 below -148, float32's
+    # at 4.2 ulp: the low word is kept, from exp_lite_parts); 0 below -148, float32's
     # largest above v = 88 (there z > 12 for any alpha above 1e-37: erf(z) = 1; an inf
     # would meet 0 in the derivatives of the double-float products: NaN f'').
     deep, over = v < -61.0, v > 88.0
     k = jnp.where(deep, _DEEP, 1.0)
     vm = jnp.clip(v, -148.0, 88.0)
-    me, mel, mk = _exp_lite(vm, jnp.where(vm == v, vl, 0.0))
+    me, mel, mk = _dword.exp_lite_parts(vm, jnp.where(vm == v, vl, 0.0))
     mscale = _pow2(mk + jnp.where(deep, 88, 0), x.dtype)
     mscale = jnp.where((v < -148.0) | over, 0.0, mscale)
     m = jnp.where(over, jnp.finfo(x.dtype).max, me * mscale)
@@ -148,7 +104,7 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     # z and z^2 in double-float (where z matters at all: |v| < 100), to 2^-31: e^{-z^2}
     # for z^2 ~ 100 in the parameter derivatives.
     vc = jnp.clip(v, -100.0, 100.0)
-    e, el, ke = _exp_dd(vc, jnp.where(vc == v, vl, 0.0))
+    e, el, ke = _dword.exp_pair_parts(vc, jnp.where(vc == v, vl, 0.0))
     z1, z1e = _tp(alpha, e)
     half = ke >> 1  # floor(ke / 2) as a shift (vectorised; integer division is not)
     scale = _pow2(half, x.dtype) * _pow2(ke - half, x.dtype)  # 2^ke, exact (or 0: z^2 is)
