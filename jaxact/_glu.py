@@ -60,9 +60,18 @@ def _sigmoid_gates(b: Array) -> tuple[Array, Array, Array, Array, Array]:
 def _glu_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
     # Not a _product gate: sigmoid' is scaled on both sides of 0 (a e^-b for large b),
     # the value only for b < 0.
-    s, d, k1, k2, neg = _sigmoid_gates(b)
+    m, k1, k2 = _math.exp_split_deep(-jnp.abs(b))
+    s, _, _ = _math.sigmoid_scaled(b, m, k1 * k2)
+    neg = b < 0
     v1, v2 = jnp.where(neg, k1, 1.0), jnp.where(neg, k2, 1.0)
-    return ((a * s) * v1) * v2, (s * v1) * v2, ((a * d) * k1) * k2
+    # The partials from q = sigmoid(-|b|) / (k1 k2) alone, sigmoid(|b|) = 1 - q k1 k2
+    # (within an ulp: q <= 1/2): XLA writes q out once and both halves of the gradient
+    # read it. From e^-|b| and 1 / (1 + e^-|b|), as the value uses, it wrote out both
+    # and the VJP took 1.27-1.34x jax.nn's time on a CPU (now ~1.15x).
+    q = m / (1.0 + m * (k1 * k2))
+    r = 1.0 - (q * k1) * k2
+    ds = jnp.where(neg, q, r)
+    return ((a * s) * v1) * v2, (ds * v1) * v2, ((a * (q * r)) * k1) * k2
 
 
 def _swiglu_gate(b: Array) -> tuple[Array, Array, Array, Array]:
