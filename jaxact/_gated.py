@@ -118,7 +118,7 @@ def _mish_parts(x: Array) -> tuple[Array, Array]:
     t_pos = (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e)
     q = e * a / (a * a + e * e)
     inside = x < _math.far(x)  # beyond, sech^2 == 0 and x * 0 would be nan at inf
-    d_pos = t_pos + jnp.where(inside, x, 0.0) / a * (4.0 * q * q)
+    d_pos = t_pos + jnp.where(inside, x, 0.0) / a * (4.0 * (q * q))
     # x < 0, with D = a^2 + 1: tanh(sp) = e (e + 2) / D = e (1 - e a / D), the rounded
     # part a correction below 1/2 (e (e + 2) / D itself rounds ~9 times: 5.2 ulp found by
     # bench/exhaustive.py), and the derivative in one fraction, e ((e + 2) D + 4 x a) / D^2,
