@@ -49,46 +49,50 @@ def _bilinear_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
     return a * b, b, a
 
 
-def _sigmoid_gates(b: Array) -> tuple[Array, Array, Array, Array, Array]:
-    """``(s, d, k1, k2, neg)``: sigmoid(b) = (s k1) k2 where b < 0 (s alone elsewhere)
-    and sigmoid'(b) = (d k1) k2, with s, d <= e^-6 wherever a scale is below 1."""
+def _sigmoid_gates(b: Array) -> tuple[Array, Array, Array, Array, Array, Array]:
+    """``(sv, s, d, k1, k2, neg)``: sigmoid(b) = (s k1) k2 where b < 0 (s alone elsewhere)
+    and sigmoid'(b) = (d k1) k2, with s, d <= e^-6 wherever a scale is below 1; ``sv``
+    is ``s`` again, computed for the value.
+
+    The partials come from q = sigmoid(-|b|) / (k1 k2) alone, sigmoid(|b|) = 1 - q k1 k2
+    (within an ulp: q <= 1/2): XLA then writes q out once in a VJP and both halves of
+    the gradient read it. With e^-|b| and 1 / (1 + e^-|b|), as the value uses (one
+    loop for the forward pass), it wrote out both: GLU's VJP took 1.27-1.34x jax.nn's
+    time on a CPU, now ~1.15x.
+    """
     m, k1, k2 = _math.exp_split_deep(-jnp.abs(b))
-    s, _, d = _math.sigmoid_scaled(b, m, k1 * k2)  # k1 k2 may flush: only 1 + e^-|b| uses it
-    return s, d, k1, k2, b < 0
+    sv, _, _ = _math.sigmoid_scaled(b, m, k1 * k2)  # k1 k2 may flush: only 1 + e^-|b| uses it
+    q = m / (1.0 + m * (k1 * k2))
+    r = 1.0 - (q * k1) * k2
+    neg = b < 0
+    return sv, jnp.where(neg, q, r), q * r, k1, k2, neg
 
 
 def _glu_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
     # Not a _product gate: sigmoid' is scaled on both sides of 0 (a e^-b for large b),
     # the value only for b < 0.
-    m, k1, k2 = _math.exp_split_deep(-jnp.abs(b))
-    s, _, _ = _math.sigmoid_scaled(b, m, k1 * k2)
-    neg = b < 0
+    sv, s, d, k1, k2, neg = _sigmoid_gates(b)
     v1, v2 = jnp.where(neg, k1, 1.0), jnp.where(neg, k2, 1.0)
-    # The partials from q = sigmoid(-|b|) / (k1 k2) alone, sigmoid(|b|) = 1 - q k1 k2
-    # (within an ulp: q <= 1/2): XLA writes q out once and both halves of the gradient
-    # read it. From e^-|b| and 1 / (1 + e^-|b|), as the value uses, it wrote out both
-    # and the VJP took 1.27-1.34x jax.nn's time on a CPU (now ~1.15x).
-    q = m / (1.0 + m * (k1 * k2))
-    r = 1.0 - (q * k1) * k2
-    ds = jnp.where(neg, q, r)
-    return ((a * s) * v1) * v2, (ds * v1) * v2, ((a * (q * r)) * k1) * k2
+    return ((a * sv) * v1) * v2, (s * v1) * v2, ((a * d) * k1) * k2
 
 
-def _swiglu_gate(b: Array) -> tuple[Array, Array, Array, Array]:
-    # silu(b) = b sigmoid(b), silu'(b) = sigmoid(b) + b sigmoid'(b); |b| d <= 0.5 where
-    # scaled. An infinite b is replaced where it multiplies (b = -inf: -inf * 0).
-    s, d, k1, k2, neg = _sigmoid_gates(b)
+def _swiglu_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
+    # a silu(b) = a b sigmoid(b), silu'(b) = sigmoid(b) + b sigmoid'(b); |b| d <= 0.5
+    # where scaled. An infinite b is replaced where it multiplies (b = -inf: -inf * 0).
+    sv, s, d, k1, k2, neg = _sigmoid_gates(b)
+    v1, v2 = jnp.where(neg, k1, 1.0), jnp.where(neg, k2, 1.0)
     bf = jnp.where(jnp.isfinite(b), b, 0.0)
+    bn = jnp.where(neg, bf, b)
     bd = bf * d
-    return (jnp.where(neg, bf, b) * s, jnp.where(neg, s + bd, s + (bd * k1) * k2),
-            jnp.where(neg, k1, 1.0), jnp.where(neg, k2, 1.0))
+    dg = jnp.where(neg, s + bd, s + (bd * k1) * k2)
+    return ((a * (bn * sv)) * v1) * v2, ((bn * s) * v1) * v2, ((a * dg) * v1) * v2
 
 
 _GLU = _math.elementwise(_glu_parts)
 _REGLU = _product(_relu_gate)
 _GEGLU_TANH = _product(_special.gelu_tanh_scaled)
 _GEGLU_ERF = _product(_special.gelu_erf_scaled)
-_SWIGLU = _product(_swiglu_gate)
+_SWIGLU = _math.elementwise(_swiglu_parts)
 _BILINEAR = _math.elementwise(_bilinear_parts)
 
 
