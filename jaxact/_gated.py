@@ -6,11 +6,18 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math, _special
+from jaxact import _core, _math, _smooth, _special
 from jaxact._registry import Entry, Kink, Param, register
 
 _silu = _math.elementwise(_math.silu_parts)
-_silu_beta = _math.elementwise(_math.silu_beta_parts)
+
+
+def _silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
+    y, dx, _, dbeta = _smooth._silu_lo_parts(x, beta, 0.0)
+    return y, dx, dbeta
+
+
+_silu_beta = _math.elementwise(_silu_beta_parts)
 
 
 def silu(x: ArrayLike, *, beta: ArrayLike = 1.0) -> Array:

@@ -280,16 +280,18 @@ def silu_parts(x: Array) -> tuple[Array, Array]:
     sigmoid(x) = q k and sigmoid(-x) from ``sigmoid_pair`` (k = e^-61 below x = -61),
     so x e^x stays normal down to x = -92 where e^x alone is flushed; x is clipped
     where it multiplies a zero (x = -inf, and x = +inf in the derivative), at 200 in
-    float32 and 800 in float64, beyond every x e^x.
+    float32 and 800 in float64, beyond every x e^x. (With a slope beta, see
+    ``_smooth._silu_lo_parts``.)
     """
-    q, k, sn = sigmoid_pair(x)
+    q, k, big = sigmoid_pair(x)
     lim = far(x)
-    bracket = 1.0 + jnp.clip(x, -lim, lim) * sn
+    bracket = 1.0 + jnp.clip(x, -lim, lim) * (big * q)
     return (jnp.maximum(x, -lim) * q) * k, (q * bracket) * k
 
 
 def sigmoid_pair(p: Array, err: Array | None = None) -> tuple[Array, Array, Array]:
-    """``(q, k, sn)`` with sigmoid(p + err) = q k and sigmoid(-p - err) = sn, from one exp.
+    """``(q, k, big)`` with sigmoid(p + err) = q k and sigmoid(-p - err) = big q, from
+    one exp.
 
     ``big = e^{-p} / k`` with k = e^-61 below p = -61 (the shift is exact) and 1
     elsewhere, so q stays normal where sigmoid(p) alone is flushed (61: the integer near
@@ -303,28 +305,7 @@ def sigmoid_pair(p: Array, err: Array | None = None) -> tuple[Array, Array, Arra
     big = jnp.exp(jnp.minimum(jnp.where(low, -61.0, 0.0) - p, _exp_cap(p.dtype) - 8.0))
     if err is not None:
         big = big - big * err  # e^{-(p + err)} / k; one rounding (big (1 - err) has two)
-    q = 1.0 / (k + big)
-    return q, k, big * q
-
-
-def silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
-    """x sigmoid(beta x) with partials in x and beta: ``silu_parts`` with p = beta x.
-
-    p carries the rounding of beta * x (e^p turns it into |p| ulp), restored as the
-    factor 1 - err on e^{-p}. As in ``silu_parts`` (``sigmoid_pair``), e^{-p} is kept
-    finite by the scale k = e^-61 below p = -61 and capped 8 below overflow, so x e^p stays
-    normal down to p = -144 (and large |x|, small beta); x and p are zeroed beyond
-    ``far`` where they multiply a zero (x = +-inf).
-    """
-    p, err = _core.two_prod(beta, x)
-    lim = far(x)
-    inside = jnp.abs(p) < lim
-    err = jnp.where(inside, err, 0.0)  # beyond, e^-p is 0 or capped; err may be huge or nan
-    q, k, sn = sigmoid_pair(p, err)
-    xd = jnp.where(inside, x, 0.0)
-    y = (jnp.where(p > -lim, x, 0.0) * q) * k  # NaN stays NaN
-    dx = (q * (1.0 + jnp.clip(p, -lim, lim) * sn)) * k
-    return y, dx, ((xd * q) * (xd * sn)) * k
+    return 1.0 / (k + big), k, big
 
 
 def sigmoid_scaled(p: Array, m: Array, k: Array) -> tuple[Array, Array, Array]:

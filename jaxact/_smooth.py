@@ -53,11 +53,12 @@ def _near_root(x: Array, fit: tuple, lo: Array | float = 0.0) -> tuple[Array, Ar
 def _silu_lo_parts(x: Array, b: Array | float, lo: float, scale: Array | float = 1.0,
                    bscale: Array | float = 1.0) -> tuple[Array, Array, Array, Array]:
     """``c x sigmoid(b x)``, its x-derivative, ``x sigmoid(b x)`` and ``d`` times its
-    b-derivative, for scales c = ``scale`` and d = ``bscale``.
+    b-derivative, for scales c = ``scale`` and d = ``bscale``: silu with a slope
+    (``silu(x, beta=b)``, e-swish, QuickGELU, APTx's gate).
 
-    ``_math.silu_beta_parts`` with the slope given as head b + tail lo and an output
-    scale c. The tail matters: e^{-|bx|} turns a relative error d of b into |bx| d, and
-    float32's 1.702 is off by 1.3e-8 relative, 15 ulp of x sigmoid(1.702 x) at x = -50.
+    The slope is given as head b + tail lo. The tail matters: e^{-|bx|} turns a relative
+    error d of b into |bx| d, and float32's 1.702 is off by 1.3e-8 relative, 15 ulp of
+    x sigmoid(1.702 x) at x = -50; the rounding of b x itself is kept the same way (err).
     The scale is applied before the factor k (e^-61 below p = -61), so c x e^p stays
     normal where x e^p alone is subnormal.
     """
@@ -65,12 +66,16 @@ def _silu_lo_parts(x: Array, b: Array | float, lo: float, scale: Array | float =
     lim = _math.far(x)
     inside = jnp.abs(p) < lim  # beyond, sigmoid' is 0 (and err may be huge or nan)
     err = jnp.where(inside & jnp.isfinite(err), err + lo * x, 0.0)
-    # On a = -|p + err|: sigmoid(a) = q k (k = e^-61 below a = -61) and sigmoid(-a) = sn,
-    # one exp. The value has five roundings where the older m r k form had seven (4.1 ulp
-    # at x = -4.49, e_swish), and sigmoid'(p) = (q sn) k keeps its tail on both sides.
+    # On a = -|p + err|: sigmoid(a) = q k (k = e^-61 below a = -61) and sigmoid(-a) =
+    # big q, one exp. The value has five roundings where the older m r k form had seven
+    # (4.1 ulp at x = -4.49, e_swish), and sigmoid'(p) = (q sn) k keeps its tail on both
+    # sides. The derivatives take sigmoid(-a) as 1 - q k (within an ulp: q k <= 1/2), so
+    # that e^{-a}, which XLA's CPU backend writes out when several operations read it,
+    # has one reader there: the VJP runs as one loop instead of two.
     pos = p >= 0
-    q, k, sn = _math.sigmoid_pair(-jnp.abs(p), jnp.where(pos, -err, err))
-    sig, k_p = jnp.where(pos, sn, q), jnp.where(pos, 1.0, k)  # sigmoid(p) = sig k_p
+    q, k, big = _math.sigmoid_pair(-jnp.abs(p), jnp.where(pos, -err, err))
+    sig, k_p = q * jnp.where(pos, big, 1.0), jnp.where(pos, 1.0, k)  # sigmoid(p) = sig k_p
+    sn = 1.0 - q * k
     dsig = q * sn  # sigmoid'(p) / k
     xd = jnp.where(inside, x, 0.0)
     pd = jnp.where(inside, p + err, 0.0)  # (err: float64 sees the tail of b)
