@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxact import _bench_torch
-from jaxact._bench_residuals import _full_size, residuals
+from jaxact._bench_residuals import _full_size, kernels, residuals
 from jaxact._bench_residuals import saved_residuals as saved_residuals  # re-exported
 
 # 2^22 float32 (16 MiB per array, past this CPU's caches: the comparison issue 2 asks for)
@@ -263,6 +263,9 @@ def bench_case(
         rec["residuals"][f"{k}_constant"] = sum(
             1 for r in detail if not r["depends_on_x"] and r["size"] >= x.size / 2
         )
+    gspec = jax.ShapeDtypeStruct(g.shape, g.dtype)
+    rec["kernels"] = {k: {"fwd": kernels(fwd[k], spec), "vjp": kernels(vjp[k], spec, gspec)}
+                      for k in sides}
     if case.theirs:  # a sanity check that both sides compute the same function
         ours_y, theirs_y = np.asarray(y["jaxact"]), np.asarray(y["jax.nn"])
         close = np.isclose(ours_y, theirs_y, rtol=1e-4, atol=1e-6, equal_nan=True)

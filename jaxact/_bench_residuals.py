@@ -1,4 +1,5 @@
-"""Residuals that ``jax.vjp`` saves for the backward pass, counted from the jaxpr.
+"""What a function costs besides time: the residuals ``jax.vjp`` saves for the backward
+pass (counted from the jaxpr) and the loops XLA compiles it into (from the compiled HLO).
 
 Used by the benchmark (``jaxact bench`` reports them per function, jaxact vs jax.nn) and by
 the tests that check a function saves no more than it must.
@@ -7,6 +8,7 @@ the tests that check a function saves no more than it must.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -116,3 +118,31 @@ def _matching_subjaxpr(eqn: Any) -> Any:
     if len(j.invars) != len(eqn.invars) or len(j.outvars) != len(eqn.outvars):
         return None
     return j
+
+
+# Entry-computation instructions that launch no loop of their own.
+_FREE = frozenset({"parameter", "constant", "tuple", "get-tuple-element", "bitcast"})
+_INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%\S+ = (?:\([^)]*\)|\S+) ([\w-]+)\(", re.M)
+
+
+def kernels(f: Callable[..., Any], *args: Any) -> int:
+    """Loops (kernels, on an accelerator) of ``jax.jit(f)`` compiled for ``args``.
+
+    Counts the instructions of the compiled module's entry computation other than
+    parameters, constants, tuples and bitcasts: each fusion, copy, concatenate or
+    reduction left outside a fusion reads its inputs and writes its output in a pass of
+    its own. An elementwise function that XLA fuses into one loop reads x once and
+    writes once; where its intermediates are written out (XLA's CPU backend does so for
+    an expensive value, such as an exp or a division, that several fused computations
+    read) the count shows it. Compiles ``f`` (for the default backend) but runs nothing.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> x = jax.ShapeDtypeStruct((1024,), jnp.float32)
+      >>> kernels(lambda x: jnp.exp(x) + 1.0, x)
+      1
+    """
+    text = jax.jit(f).lower(*args).compile().as_text()
+    entry = text[text.index("\nENTRY"):]
+    entry = entry[: entry.index("\n}")]
+    return sum(op not in _FREE for op in _INSTRUCTION.findall(entry))

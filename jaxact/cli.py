@@ -140,6 +140,7 @@ BENCH_COLUMNS: tuple[str, ...] = (
     "% copy f/v",
     "res ja",
     "res nn",
+    "loops ja (nn)",
     "compile s",
 )
 SLOW = 1.10  # jaxact / jax.nn above this is a performance bug in the function
@@ -278,6 +279,14 @@ def _res(res: dict[str, Any], side: str) -> str:
     return f"{res[side]} ({res[side + '_bytes_per_element']:g}B)"
 
 
+def _loops(r: dict[str, Any]) -> str:
+    k = r.get("kernels")  # (absent from results written before it was recorded)
+    if k is None:
+        return "-"
+    ours = f"{k['jaxact']['fwd']}/{k['jaxact']['vjp']}"
+    return ours + (f" ({k['jax.nn']['fwd']}/{k['jax.nn']['vjp']})" if "jax.nn" in k else "")
+
+
 def _device_name(result: dict[str, Any]) -> str:
     """The CPU model on a CPU, else the accelerator's kind (the host CPU is not timed)."""
     if result["platform"] == "cpu":
@@ -296,6 +305,9 @@ def format_bench(result: dict[str, Any]) -> str:
     forward+VJP (which reads x and the cotangent and writes the gradient). ``res`` counts
     the full-size arrays saved for backward (``jaxact._bench.saved_residuals``) and, in
     brackets, their bytes per input element (a bool mask is 1 byte, a float32 array 4).
+    ``loops`` counts the passes over memory XLA compiled the jitted forward / forward+VJP
+    into (``jaxact._bench_residuals.kernels``; jax.nn's in brackets): one for a fused
+    elementwise function, more where intermediates are written out and read back.
     ``-`` means jax.nn has no such function. ``compile s`` is the first call of jaxact's
     jitted forward (trace, compile and one run).
     """
@@ -319,6 +331,7 @@ def format_bench(result: dict[str, Any]) -> str:
                 f"{100 * f['frac_of_copy']:.0f}/{100 * v['frac_of_copy']:.0f}%",
                 _res(r["residuals"], "jaxact"),
                 _res(r["residuals"], "jax.nn"),
+                _loops(r),
                 f"{r['compile_s']['jaxact']:.2f}",
             )
         )

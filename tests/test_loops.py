@@ -1,0 +1,64 @@
+"""Loops XLA compiles each function into (``jaxact._bench_residuals.kernels``).
+
+An elementwise function fused into one loop reads x once and writes once, forward and
+forward+VJP alike; each further loop writes an intermediate out and reads it back. XLA's
+CPU backend does that for an expensive value (an exp, a division) that several fused
+computations read, so an innocent rewrite can cost a whole pass over memory (mish's VJP
+ran as three loops for ``(4 q) q``, one for ``4 (q q)``). Structure, not timing: the
+counts are deterministic for a given XLA.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jaxact as ja
+from jaxact._bench_residuals import kernels
+
+X = jax.ShapeDtypeStruct((256, 1024), jnp.float32)
+
+# Still more than one loop on the CPU, each with intermediates written out (open work):
+# compensated sums and scaled tails whose expensive values several branches read.
+MULTI_LOOP = {"acon_c", "erfact", "pelu", "pserf", "rational", "serf", "smish", "snake",
+              "soft_exponential", "geglu"}
+SINGLE = [n for n in ja.names(kind="elementwise") if n not in MULTI_LOOP]
+GATED = [n for n in ja.names(kind="gated") if n not in MULTI_LOOP]
+WITH_JAX_NN = [n for n in ja.names(source="jax.nn") if ja.entry(n).kind != "normalizer"]
+
+
+def _fn(name: str):
+    entry = ja.entry(name)
+    return functools.partial(entry.fn, **entry.sample) if entry.sample else entry.fn
+
+
+def _loops(f) -> tuple[int, int]:
+    ct = jax.ShapeDtypeStruct(jax.eval_shape(f, X).shape, X.dtype)
+    return kernels(f, X), kernels(lambda x, c: jax.vjp(f, x)[1](c)[0], X, ct)
+
+
+def test_kernels_counts_passes():
+    assert kernels(lambda x: jnp.exp(x) * 2.0 + 1.0, X) == 1
+    assert kernels(lambda x: x / jnp.sum(x), X) >= 2  # a reduction, then a loop over x
+
+
+@pytest.mark.parametrize("name", SINGLE)
+def test_elementwise_is_one_loop(name):
+    assert _loops(_fn(name)) == (1, 1)
+
+
+@pytest.mark.parametrize("name", GATED)
+def test_gated_writes_at_most_one_intermediate(name):
+    # forward one loop; VJP: the two halves of the gradient, their concatenation, and at
+    # most one gate value both halves read (jax.nn.glu's structure)
+    fwd, vjp = _loops(_fn(name))
+    assert fwd == 1 and vjp <= 4
+
+
+@pytest.mark.parametrize("name", WITH_JAX_NN)
+def test_no_more_loops_than_jax_nn(name):
+    ours, theirs = _loops(_fn(name)), _loops(getattr(jax.nn, name))
+    assert ours[0] <= theirs[0] and ours[1] <= theirs[1], (ours, theirs)
