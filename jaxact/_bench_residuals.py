@@ -122,19 +122,22 @@ def _matching_subjaxpr(eqn: Any) -> Any:
 
 # Entry-computation instructions that launch no loop of their own.
 _FREE = frozenset({"parameter", "constant", "tuple", "get-tuple-element", "bitcast"})
-_INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%\S+ = (?:\([^)]*\)|\S+) ([\w-]+)\(", re.M)
+_INSTRUCTION = re.compile(
+    r"^\s*(?:ROOT )?(%\S+) = (\([^)]*\)|\S+) ([\w-]+)\(([^)]*)\)", re.M)
 
 
 def kernels(f: Callable[..., Any], *args: Any) -> int:
     """Loops (kernels, on an accelerator) of ``jax.jit(f)`` compiled for ``args``.
 
-    Counts the instructions of the compiled module's entry computation other than
-    parameters, constants, tuples and bitcasts: each fusion, copy, concatenate or
-    reduction left outside a fusion reads its inputs and writes its output in a pass of
-    its own. An elementwise function that XLA fuses into one loop reads x once and
-    writes once; where its intermediates are written out (XLA's CPU backend does so for
-    an expensive value, such as an exp or a division, that several fused computations
-    read) the count shows it. Compiles ``f`` (for the default backend) but runs nothing.
+    Counts the instructions of the compiled module's entry computation that touch an
+    array (a non-scalar result or operand), other than parameters, constants, tuples
+    and bitcasts: each fusion, copy, concatenate or reduction left outside a fusion reads
+    its inputs and writes its output in a pass of its own (scalar work on the
+    hyper-parameters is not counted). An elementwise function that XLA fuses into one
+    loop reads x once and writes once; where its intermediates are written out (XLA's
+    CPU backend does so for an expensive value, such as an exp or a division, that
+    several fused computations read) the count shows it. Compiles ``f`` for the default
+    backend but runs nothing.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -145,4 +148,9 @@ def kernels(f: Callable[..., Any], *args: Any) -> int:
     text = jax.jit(f).lower(*args).compile().as_text()
     entry = text[text.index("\nENTRY"):]
     entry = entry[: entry.index("\n}")]
-    return sum(op not in _FREE for op in _INSTRUCTION.findall(entry))
+    shapes, count = {}, 0
+    for name, shape, op, operands in _INSTRUCTION.findall(entry):
+        shapes[name] = shape
+        arrays = [shape] + [shapes.get(o, "") for o in re.findall(r"%[^\s,)]+", operands)]
+        count += op not in _FREE and any("[]" not in a and "[" in a for a in arrays)
+    return count
