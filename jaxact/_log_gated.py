@@ -142,7 +142,10 @@ def _sigmoid_tail(x: Array) -> tuple[Array, ...]:
     m, k = _math.exp_split(-jnp.abs(xc))
     r = 1.0 / (1.0 + m * k)
     pos = x >= 0
-    return xc, m * k, m, k, jnp.where(pos, r, m * r), jnp.where(pos, 1.0, k)
+    # k_s = k where x < 0, else 1, as one select on x: XLA's CPU backend writes out a
+    # select of selects that many operations read (serf ran as two loops).
+    k_s = jnp.where(xc < -61.0, math.exp(-61.0), 1.0)
+    return xc, m * k, m, k, jnp.where(pos, r, m * r), k_s
 
 
 # atanh(w) = w + w^3 A(w^2) on [0, 1/3] (tests/reference/fit_literature.py, 0.6 ulp).
