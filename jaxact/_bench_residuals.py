@@ -146,6 +146,8 @@ def kernels(f: Callable[..., Any], *args: Any) -> int:
       1
     """
     text = jax.jit(f).lower(*args).compile().as_text()
+    if text is None:  # (a backend without HLO text)
+        raise RuntimeError("kernels: the compiled function has no HLO text to count")
     entry = text[text.index("\nENTRY"):]
     entry = entry[: entry.index("\n}")]
     shapes, count = {}, 0
