@@ -1,4 +1,5 @@
-"""Shared pytest setup: names for the doctests in jaxact/ and README; nothing global (x64 stays off)."""
+"""Shared pytest setup: names for the doctests in jaxact/ and README; nothing global
+(x64 stays off)."""
 
 from __future__ import annotations
 

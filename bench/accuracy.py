@@ -69,7 +69,8 @@ def run() -> list[dict[str, Any]]:
         except TypeError:
             continue
         ours = functools.partial(ja.get(case.name), **case.params)
-        rows.append({"case": case.id, "jaxact": _errors(ours, case), "jax.nn": _errors(ref_fn, case)})
+        rows.append({"case": case.id, "jaxact": _errors(ours, case),
+                     "jax.nn": _errors(ref_fn, case)})
     return rows
 
 
@@ -87,7 +88,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         a, b = r["jaxact"], r["jax.nn"]
         lines.append(f"| {r['case']} | {_fmt(a, 'value_max_ulp', 'value_bad')} | "
                      f"{_fmt(b, 'value_max_ulp', 'value_bad')} | "
-                     f"{_fmt(a, 'grad_max_ulp', 'grad_bad')} | {_fmt(b, 'grad_max_ulp', 'grad_bad')} |")
+                     f"{_fmt(a, 'grad_max_ulp', 'grad_bad')} | "
+                     f"{_fmt(b, 'grad_max_ulp', 'grad_bad')} |")
     return "\n".join(lines)
 
 

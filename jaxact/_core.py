@@ -193,6 +193,7 @@ def two_sum(a: Array, b: Array) -> tuple[Array, Array]:
 
 def is_subnormal(x: Array) -> Array:
     """True for non-zero subnormals, which XLA compares as 0 (denormals-are-zero)."""
-    bits = jax.lax.bitcast_convert_type(jnp.abs(x), {4: jnp.uint32, 8: jnp.uint64}[x.dtype.itemsize])
+    unsigned = {4: jnp.uint32, 8: jnp.uint64}[x.dtype.itemsize]
+    bits = jax.lax.bitcast_convert_type(jnp.abs(x), unsigned)
     limit = np.asarray(jnp.finfo(x.dtype).smallest_normal, x.dtype).view(bits.dtype)
     return (bits != 0) & (bits < limit)

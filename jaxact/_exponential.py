@@ -63,7 +63,8 @@ def elu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
 
 register(Entry("elu", elu, "elementwise", r"\begin{cases}x&x>0\\ \alpha(e^x-1)&x\le0\end{cases}",
                r"\begin{cases}1&x>0\\ \alpha e^x&x\le0\end{cases}",
-               params=(Param("alpha", 1.0, "scale of the negative part"),), range=(-1.0, float("inf")),
+               params=(Param("alpha", 1.0, "scale of the negative part"),),
+               range=(-1.0, float("inf")),
                smooth=False, kinks=(Kink(0.0, 1.0, "alpha, the x <= 0 piece (C^1 for alpha=1)"),),
                reference="Clevert et al. 2015, arXiv:1511.07289"))
 

@@ -58,7 +58,8 @@ swish = silu
 
 register(Entry("silu", silu, "elementwise", r"x\,\sigma(\beta x)",
                r"\sigma(\beta x)+\beta x\,\sigma(\beta x)\sigma(-\beta x)",
-               params=(Param("beta", 1.0, "gate sharpness"),), range=(-0.2784645427610738, float("inf")),
+               params=(Param("beta", 1.0, "gate sharpness"),),
+               range=(-0.2784645427610738, float("inf")),
                monotonic=False, aliases=("swish",),
                reference="Elfwing et al. 2017, arXiv:1702.03118; Ramachandran et al. 2017"))
 
@@ -211,5 +212,6 @@ hard_swish = hard_silu
 register(Entry("hard_silu", hard_silu, "elementwise", r"x\,\frac{\mathrm{relu6}(x+3)}{6}",
                r"\begin{cases}0&x\le-3\\ (2x+3)/6&|x|<3\\ 1&x\ge3\end{cases}",
                range=(-0.375, float("inf")), monotonic=False, smooth=False,
-               kinks=(Kink(-3.0, 0.0, "outer piece, as jax.nn"), Kink(3.0, 1.0, "outer piece, as jax.nn")),
+               kinks=(Kink(-3.0, 0.0, "outer piece, as jax.nn"),
+                      Kink(3.0, 1.0, "outer piece, as jax.nn")),
                aliases=("hard_swish",), reference="Howard et al. 2019, arXiv:1905.02244"))

@@ -26,7 +26,6 @@ from typing import Any
 
 import mpmath as mp
 import numpy as np
-
 from casekit import GRID_VERSION, Case, Ref, _p, _zero, sig  # noqa: F401  (re-exported)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import mpmath as mp
-
 from casekit import Case, _p, _zero
 
 _PW = dict(d2f=_zero)  # piecewise linear: f'' = 0 away from kinks

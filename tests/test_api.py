@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import inspect
-import typing
 import re
 import types
+import typing
 
 import jax
 import jax.numpy as jnp

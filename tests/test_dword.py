@@ -29,9 +29,9 @@ def test_pair_relative_error_below_2_to_minus_25(beta: float) -> None:
     exponent = mp.mpf(float(b)) + mp.mpf(float(b_lo))
     worst = 0.0
     with mp.workdps(40):
-        for u, h, l in zip(U, np.asarray(hi), np.asarray(lo), strict=True):
+        for u, h, low in zip(U, np.asarray(hi), np.asarray(lo), strict=True):
             true = mp.mpf(float(u)) ** exponent
             if true < 1e-28:  # lo would be subnormal (flushed)
                 continue
-            worst = max(worst, float(abs(mp.mpf(float(h)) + mp.mpf(float(l)) - true) / true))
+            worst = max(worst, float(abs(mp.mpf(float(h)) + mp.mpf(float(low)) - true) / true))
     assert worst < 2.0**-25, f"beta={beta}: max relative error 2^{np.log2(worst):.1f}"

@@ -26,7 +26,6 @@ import jaxact as ja
 from jaxact._gumbel import gumbel_softmax
 from jaxact._sparse import entmax, entmax15, sparsemax
 
-
 # --- the reference -----------------------------------------------------------------------
 
 
@@ -228,7 +227,7 @@ def test_reference_bisection_matches_closed_forms() -> None:
     with mp.workdps(60):
         p2 = _probabilities(x, 2.0)
         tau = (mp.mpf(2.0) + mp.mpf(1.9) - 1) / 2  # support {2.0, 1.9}
-        assert all(abs(a - max(v - tau, 0)) < mp.mpf(10) ** -50 for a, v in zip(p2, x))
+        assert all(abs(a - max(v - tau, 0)) < mp.mpf(10) ** -50 for a, v in zip(p2, x, strict=True))
         p15 = _probabilities(x, 1.5)  # support {2.0, 1.9}: (z_i - tau)^2, z = x/2
         z = [v / 2 for v in (mp.mpf(2.0), mp.mpf(1.9))]
         mean = sum(z) / 2
@@ -355,7 +354,7 @@ def test_one_residual() -> None:
 
 
 @pytest.mark.parametrize(
-    "call, match",
+    ("call", "match"),
     [
         (lambda: entmax(jnp.ones(3), alpha=0.9), "alpha"),
         (lambda: entmax(jnp.ones(3), alpha=float("nan")), "alpha"),
@@ -375,7 +374,7 @@ def test_invalid_values(call: Any, match: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "call, match",
+    ("call", "match"),
     [
         (lambda: entmax(jnp.ones(3), alpha="1.5"), "alpha"),
         (lambda: gumbel_softmax(jnp.ones(3), 0), "key"),
@@ -421,7 +420,7 @@ def test_gumbel_hard_is_one_hot_with_the_soft_gradient() -> None:
     def run(x: jax.Array, tau: jax.Array) -> Any:
         out = {}
         for hard in (False, True):
-            loss = lambda x, t: jnp.sum(gumbel_softmax(x, key, tau=t, hard=hard) * w)
+            loss = lambda x, t, hard=hard: jnp.sum(gumbel_softmax(x, key, tau=t, hard=hard) * w)
             out[hard] = (gumbel_softmax(x, key, tau=tau, hard=hard),
                          jax.grad(loss, (0, 1))(x, tau))
         return out

@@ -12,10 +12,10 @@ import sys
 import types
 from pathlib import Path
 
+import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
-import flax.serialization
 import optax
 import pytest
 from flax import nnx
