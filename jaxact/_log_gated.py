@@ -144,7 +144,7 @@ def _sigmoid_tail(x: Array) -> tuple[Array, ...]:
     pos = x >= 0
     # k_s = k where x < 0, else 1, as one select on x: XLA's CPU backend writes out a
     # select of selects that many operations read (serf ran as two loops).
-    k_s = jnp.where(xc < -61.0, math.exp(-61.0), 1.0)
+    k_s = _math.tail_scale(xc)
     return xc, m * k, m, k, jnp.where(pos, r, m * r), k_s
 
 

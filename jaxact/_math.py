@@ -81,8 +81,12 @@ def exp_split(x: Array) -> tuple[Array, Array]:
     The shift by 61 is exact for the x where it applies, and k = e^-61 is within 0.05
     ulp in float32 (e^-64 was 0.51 ulp off, which took serf's tail to 4.2 ulp).
     """
-    low = x < -61.0
-    return jnp.exp(jnp.where(low, x + 61.0, x)), jnp.where(low, math.exp(-61.0), 1.0)
+    return jnp.exp(jnp.where(x < -61.0, x + 61.0, x)), tail_scale(x)
+
+
+def tail_scale(x: Array) -> Array:
+    """``exp_split``'s scale k: e^-61 below x = -61, else 1 (one select on x)."""
+    return jnp.where(x < -61.0, math.exp(-61.0), 1.0)
 
 
 _E58 = math.exp(-58.0)
@@ -300,9 +304,8 @@ def sigmoid_pair(p: Array, err: Array | None = None) -> tuple[Array, Array, Arra
     only changes outputs that are subnormal anyway). ``err`` (a small low part of p)
     enters as e^{-p} - e^{-p} err.
     """
-    low = p < -61.0
-    k = jnp.where(low, math.exp(-61.0), 1.0)
-    big = jnp.exp(jnp.minimum(jnp.where(low, -61.0, 0.0) - p, _exp_cap(p.dtype) - 8.0))
+    k = tail_scale(p)
+    big = jnp.exp(jnp.minimum(jnp.where(p < -61.0, -61.0, 0.0) - p, _exp_cap(p.dtype) - 8.0))
     if err is not None:
         big = big - big * err  # e^{-(p + err)} / k; one rounding (big (1 - err) has two)
     return 1.0 / (k + big), k, big
