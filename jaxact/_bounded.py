@@ -213,7 +213,7 @@ def _srs_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     return y, dy, ya * ya, dbeta
 
 
-_srs = _math.elementwise(_srs_parts)
+_srs = _math.elementwise(_srs_parts, recompute=False)
 
 
 def srs(x: ArrayLike, *, alpha: ArrayLike = 5.0, beta: ArrayLike = 3.0) -> Array:

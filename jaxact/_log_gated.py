@@ -98,7 +98,7 @@ def _smish_parts(x: Array) -> tuple[Array, Array]:
     return jnp.where(pos, x * g, y_neg), jnp.where(pos, d_pos, jnp.where(local, d_local, d_neg))
 
 
-_smish = _math.elementwise(_smish_parts)
+_smish = _math.elementwise(_smish_parts, recompute=False)
 
 
 def smish(x: ArrayLike) -> Array:
@@ -174,7 +174,7 @@ def _logish_parts(x: Array) -> tuple[Array, Array]:
     return y, jnp.where(local, d_local, (lg + slope) * k_s)
 
 
-_logish = _math.elementwise(_logish_parts)
+_logish = _math.elementwise(_logish_parts, recompute=False)
 
 
 def logish(x: ArrayLike) -> Array:

@@ -49,7 +49,7 @@ def _log_sigmoid_parts(x: Array) -> tuple[Array, Array]:
     return -y, dy
 
 
-_log_sigmoid = _math.elementwise(_log_sigmoid_parts)
+_log_sigmoid = _math.elementwise(_log_sigmoid_parts, recompute=False)
 
 
 def log_sigmoid(x: ArrayLike) -> Array:
@@ -107,8 +107,8 @@ def tanh(x: ArrayLike) -> Array:
 register(Entry("tanh", tanh, "elementwise", r"\tanh(x)", r"\mathrm{sech}^2(x)",
                range=(-1.0, 1.0), reference="textbook"))
 
-_softplus = _math.elementwise(_math.softplus_parts)
-_softplus_beta = _math.elementwise(_math.softplus_beta_parts)
+_softplus = _math.elementwise(_math.softplus_parts, recompute=False)
+_softplus_beta = _math.elementwise(_math.softplus_beta_parts, recompute=False)
 
 
 def _softplus_threshold_parts(x: Array, beta: Array, *, threshold: float) -> tuple[Array, ...]:
@@ -121,7 +121,7 @@ def _softplus_threshold_parts(x: Array, beta: Array, *, threshold: float) -> tup
 def _softplus_threshold(threshold: float) -> jax.custom_jvp:
     # One kernel per threshold value: jit's cache is keyed on the kernel object.
     return _math.elementwise(
-        functools.partial(_softplus_threshold_parts, threshold=threshold)
+        functools.partial(_softplus_threshold_parts, threshold=threshold), recompute=False
     )
 
 

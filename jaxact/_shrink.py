@@ -175,7 +175,7 @@ def _tanh_shrink_parts(x: Array) -> tuple[Array, Array]:
     return y, t * t  # 1 - sech^2 = tanh^2: no cancellation
 
 
-_tanh_shrink = _math.elementwise(_tanh_shrink_parts)
+_tanh_shrink = _math.elementwise(_tanh_shrink_parts, recompute=False)
 
 
 def tanh_shrink(x: ArrayLike) -> Array:

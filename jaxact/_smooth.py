@@ -201,7 +201,7 @@ def _aptx_parts(x: Array, alpha: Array, beta: Array, gamma: Array) -> tuple[Arra
     return y, gamma * dx, gamma * x, dbeta, gate_x
 
 
-_aptx = _math.elementwise(_aptx_parts)
+_aptx = _math.elementwise(_aptx_parts, recompute=False)
 
 
 def aptx(x: ArrayLike, *, alpha: ArrayLike = 1.0, beta: ArrayLike = 1.0,
@@ -305,7 +305,7 @@ def _tanhexp_parts(x: Array) -> tuple[Array, Array]:
     return y, jnp.where(local, d_local, (t_m + (xc * m) * sech2) * k)
 
 
-_tanhexp = _math.elementwise(_tanhexp_parts)
+_tanhexp = _math.elementwise(_tanhexp_parts, recompute=False)
 
 
 def tanhexp(x: ArrayLike) -> Array:

@@ -43,7 +43,7 @@ def _exponential_parts(x: Array) -> tuple[Array, Array]:
     return y, y
 
 
-_exponential = _math.elementwise(_exponential_parts)
+_exponential = _math.elementwise(_exponential_parts, recompute=False)
 
 
 def exponential(x: ArrayLike) -> Array:

@@ -151,7 +151,8 @@ def _add_bench(sub: Any) -> None:
         "bench",
         help="time jaxact against jax.nn (forward and forward+VJP) and count residuals",
         description="Times every registry function, jitted, forward and forward+VJP in "
-        "one jit, interleaved with jax.nn's function of the same name where there is one, "
+        "one jit (the value and the gradient, as a training step needs them), "
+        "interleaved with jax.nn's function of the same name where there is one, "
         "against a jitted copy as the memory floor; prints a table and writes JSON.",
     )
     add_bench_arguments(p)
@@ -302,12 +303,14 @@ def format_bench(result: dict[str, Any]) -> str:
     25th percentile is above 1.10 (clearly slower), ``?`` a median above 1.10 within the
     noise. ``GB/s`` is jaxact's forward pass: bytes read + written per second; ``% copy
     f/v`` that as a fraction of the copy floor's GB/s, for the forward pass and for
-    forward+VJP (which reads x and the cotangent and writes the gradient). ``res`` counts
+    forward+VJP (which reads x and the cotangent and writes the value and the gradient,
+    both outputs of one jit: ``jaxact._bench.training_step``). ``res`` counts
     the full-size arrays saved for backward (``jaxact._bench.saved_residuals``) and, in
     brackets, their bytes per input element (a bool mask is 1 byte, a float32 array 4).
     ``loops`` counts the passes over memory XLA compiled the jitted forward / forward+VJP
-    into (``jaxact._bench_residuals.kernels``; jax.nn's in brackets): one for a fused
-    elementwise function, more where intermediates are written out and read back.
+    into (``jaxact._bench_residuals.kernels``; jax.nn's in brackets): for a fused
+    elementwise function one forward and two for forward+VJP (the value's and the
+    gradient's), more where intermediates are written out and read back.
     ``-`` means jax.nn has no such function. ``compile s`` is the first call of jaxact's
     jitted forward (trace, compile and one run).
     """
