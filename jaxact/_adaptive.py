@@ -328,7 +328,7 @@ def _soft_exp_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:
     return (jnp.where(inf, y_inf, y), jnp.where(inf, dx_inf, dx), jnp.where(inf, da_inf, da))
 
 
-_soft_exp = _math.elementwise(_soft_exp_parts)
+_soft_exp = _math.elementwise(_soft_exp_parts, recompute=False)
 
 
 def soft_exponential(x: ArrayLike, *, alpha: ArrayLike = 0.0) -> Array:

@@ -126,7 +126,7 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     return y, dy, d_alpha, d_beta
 
 
-_erfact = _math.elementwise(_erfact_parts)
+_erfact = _math.elementwise(_erfact_parts, recompute=False)
 
 
 def erfact(x: ArrayLike, *, alpha: ArrayLike = 0.75, beta: ArrayLike = 0.75) -> Array:
