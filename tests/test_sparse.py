@@ -237,6 +237,34 @@ def test_reference_bisection_matches_closed_forms() -> None:
         assert p15[0] == p15[1] == p15[3] == 0
 
 
+
+def _wide_rows() -> cases.RowSet:
+    """Rows of 1024, where the threshold search takes many steps (dense near the top,
+    all in the support, an outlier, a large offset)."""
+    rng = np.random.default_rng(11)
+    n = np.arange(1024)
+    return cases.RowSet(np.stack([
+        3.0 * rng.standard_normal(1024),
+        np.linspace(0.0, -2.0, 1024),
+        1.0 - 2.0 ** (n / 64.0),
+        0.5 + 1e-6 * rng.standard_normal(1024),
+        np.concatenate([[5.0], 0.1 * rng.standard_normal(1023)]),
+        1e4 + rng.standard_normal(1024),
+        -np.sqrt(n) / 8.0,
+    ]).astype(np.float32))
+
+
+@pytest.mark.parametrize("name", ["sparsemax", "entmax15"])
+def test_wide_rows_against_mpmath(name: str) -> None:
+    """Full-width rows (the support found by Newton's method on tau, the residual
+    summed over up to 1024 entries) against the same mpmath reference."""
+    rows = _wide_rows()
+    f, alpha = FUNCS[name]
+    y, pull = jax.vjp(jax.jit(f), jnp.asarray(rows.x))
+    got = dict(value=np.asarray(y), vjp=np.asarray(pull(jnp.asarray(rows.g))[0]))
+    names = [f"wide[{i}]" for i in range(len(rows.x))]
+    check_against(name, rows, names, got, simplex_reference(rows.x, None, alpha, rows.g))
+
 # --- semantics -------------------------------------------------------------------------------
 SIMPLEX = {"sparsemax": sparsemax, "entmax15": entmax15,
            "entmax-1.3": functools.partial(entmax, alpha=1.3),
