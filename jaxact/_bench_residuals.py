@@ -124,6 +124,8 @@ def _matching_subjaxpr(eqn: Any) -> Any:
 _FREE = frozenset({"parameter", "constant", "tuple", "get-tuple-element", "bitcast"})
 _INSTRUCTION = re.compile(
     r"^\s*(?:ROOT )?(%\S+) = (\([^)]*\)|\S+) ([\w-]+)\(([^)]*)\)", re.M)
+# A computation of the compiled module: its name and body.
+_COMPUTATION = re.compile(r"^(?:ENTRY )?(%\S+) [^\n]*\{\n(.*?)\n\}", re.M | re.S)
 
 
 def kernels(f: Callable[..., Any], *args: Any) -> int:
@@ -136,8 +138,8 @@ def kernels(f: Callable[..., Any], *args: Any) -> int:
     hyper-parameters is not counted). An elementwise function that XLA fuses into one
     loop reads x once and writes once; where its intermediates are written out (XLA's
     CPU backend does so for an expensive value, such as an exp or a division, that
-    several fused computations read) the count shows it. Compiles ``f`` for the default
-    backend but runs nothing.
+    several fused computations read) the count shows it. A conditional counts as its
+    costliest branch. Compiles ``f`` for the default backend but runs nothing.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -148,11 +150,25 @@ def kernels(f: Callable[..., Any], *args: Any) -> int:
     text = jax.jit(f).lower(*args).compile().as_text()
     if text is None:  # (a backend without HLO text)
         raise RuntimeError("kernels: the compiled function has no HLO text to count")
-    entry = text[text.index("\nENTRY"):]
-    entry = entry[: entry.index("\n}")]
+    bodies = dict(_COMPUTATION.findall(text))
+    return _loops(bodies, bodies[re.search(r"\nENTRY (%\S+)", text)[1]])
+
+
+def _loops(bodies: dict[str, str], body: str) -> int:
+    """Loops of one computation; a conditional counts as its costliest branch."""
     shapes, count = {}, 0
-    for name, shape, op, operands in _INSTRUCTION.findall(entry):
+    for line in body.splitlines():
+        m = _INSTRUCTION.match(line)
+        if m is None:
+            continue
+        name, shape, op, operands = m.groups()
         shapes[name] = shape
+        if op == "conditional":
+            branches = re.search(r"branch_computations=\{([^}]*)\}", line)
+            names = re.findall(r"%[^\s,]+", branches[1]) if branches else re.findall(
+                r"(?:true|false)_computation=(%[^\s,]+)", line)
+            count += max(_loops(bodies, bodies[b]) for b in names)
+            continue
         arrays = [shape] + [shapes.get(o, "") for o in re.findall(r"%[^\s,)]+", operands)]
         count += op not in _FREE and any("[]" not in a and "[" in a for a in arrays)
     return count

@@ -19,7 +19,7 @@ import numpy as np
 from jax import Array, lax
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math
+from jaxact import _core, _math, _trig
 from jaxact._registry import Entry, Kink, Param, register
 
 _PI4 = (float(np.float32(math.pi / 4)), math.pi / 4 - float(np.float32(math.pi / 4)))
@@ -67,32 +67,15 @@ def _ts(a: Array, b: Array) -> tuple[Array, Array]:
     return s, jnp.where(jnp.isfinite(e), e, 0.0)
 
 
-def _sin_cos_small(t: Array) -> tuple[Array, Array]:
-    """``(sin t, cos t - 1)`` for a low part ``t``; exact series below 2^-8, XLA above."""
-    small = jnp.abs(t) < 2.0**-8
-    t2 = t * t
-    sin = jnp.where(small, t - t * t2 / 6.0, jnp.sin(t))
-    cm1 = jnp.where(small, -0.5 * t2 + t2 * t2 / 24.0, jnp.cos(t) - 1.0)
-    return sin, cm1
-
-
 # --- snake and sine -------------------------------------------------------------------
-# sin(u) of u = a x = p + e (two_prod): sin p + (cos p sin e + sin p (cos e - 1)), the
-# addition formula with a low part that is small except where |p| > 2^16 (there e may
-# reach ulp(p)/2, and XLA's sin/cos, correctly reduced for any float32, handle it).
+# sin(u) of u = a x = p + e (two_prod), from jaxact._trig: its own vectorised sin and cos
+# where every phase is below 4096 (CPU), XLA's addition formula elsewhere.
 
 _SINC = tuple((-1) ** n / math.factorial(2 * n + 1) for n in range(9))  # sin u / u in u^2
 _TWO_COS_SINC = tuple((-1) ** n * (4 * n + 1) / math.factorial(2 * n + 1) for n in range(12))
 
 
-def _sin_cos(p: Array, e: Array) -> tuple[Array, Array, Array, Array]:
-    """``(sin p, low part, cos p, low part)`` of sin and cos of ``p + e``."""
-    sp, cp = jnp.sin(p), jnp.cos(p)
-    se, cm1 = _sin_cos_small(e)
-    return sp, cp * se + sp * cm1, cp, cp * cm1 - sp * se
-
-
-def _snake_parts(x: Array, a: Array) -> tuple[Array, Array, Array]:
+def _snake_parts(sincos: _trig.SinCos, x: Array, a: Array) -> tuple[Array, Array, Array]:
     (a,) = opaque(a)
     inf = jnp.isinf(x)
     xf = jnp.where(inf, 0.0, x)
@@ -101,17 +84,20 @@ def _snake_parts(x: Array, a: Array) -> tuple[Array, Array, Array]:
     # exceeds 1) and the value is x to rounding; derivatives take their period means.
     over = jnp.isinf(p)
     p, e = jnp.where(over, 0.0, p), jnp.where(over, 0.0, e)
-    sh, sl, ch, cl = _sin_cos(p, e)
+    sh, sl, ch, cl = sincos(p, e)
     s, c = sh + sl, ch + cl
     tiny = jnp.abs(p) < 2.0**-12  # includes a = 0: sin^2(a x)/a = x sin(a x) (1 + O(u^2))
     a_safe = jnp.where(tiny, 1.0, a)
+    # 1/a on the parameter: no division over x (XLA's CPU backend writes a full-size
+    # quotient out, and each loop reading it recomputes the sines before it)
+    inv = jnp.where(tiny, 1.0, 1.0 / jnp.where(a == 0, 1.0, a))
     # value x + sin^2(u)/a: for x < 0 the two terms cancel by up to 2.6x, so sin^2(u)/a
-    # is carried in double-float (sin's own 0.55 ulp is the only error left).
+    # is carried in double-float (q's remainder is exact, so only sin's error is left).
     s2, s2e = _tp(sh, sh)
     s2e = s2e + 2.0 * sh * sl
-    q = s2 / a_safe
+    q = s2 * inv
     qa, qae = _tp(q, a_safe)
-    q_lo = ((s2 - qa) - qae + s2e) / a_safe
+    q_lo = ((s2 - qa) - qae + s2e) * inv
     y, ye = _ts(xf, q)
     y = jnp.where(tiny, xf + xf * s, y + (ye + q_lo))
     y = jnp.where(inf, x, y)
@@ -119,8 +105,8 @@ def _snake_parts(x: Array, a: Array) -> tuple[Array, Array, Array]:
     # formed from u + pi/4 in double-float (1 + sin 2u would lose all digits there).
     vh, vt = _ts(p, opaque(jnp.asarray(_PI4[0], p.dtype))[0])
     vl = vt + e + _PI4[1]
-    vs, vc = jnp.sin(vh), jnp.cos(vh)
-    sv = vs + (vc * (vl - vl * vl * vl / 6.0) - vs * (0.5 * vl * vl))
+    vs, vsl, _, _ = sincos(vh, vl, small=True)
+    sv = vs + vsl
     # Beyond |u| = 2^12 the low part is no longer small; the conditioning there (|x f''|
     # >= 2^12 |f''/a|) allows the direct (sin u + cos u)/sqrt 2.
     sv = jnp.where(jnp.abs(p) < 2.0**12, sv, ((sh + ch) + (sl + cl)) * _SQRT_HALF)
@@ -132,15 +118,14 @@ def _snake_parts(x: Array, a: Array) -> tuple[Array, Array, Array]:
     z = p * p
     near = jnp.abs(p) <= 1.5
     da_near = (xf * _math.polyval(_SINC, z)) * (xf * _math.polyval(_TWO_COS_SINC, z))
-    aa = jnp.where(near, 1.0, a)
-    big_a = s / aa
+    big_a = s * jnp.where(near, 1.0, inv)  # near: a may be 0
     da = jnp.where(near, da_near, big_a * (2.0 * xf * c - big_a))
     da = jnp.where(over, -0.5 / (a * a), da)
     da = jnp.where(inf, jnp.where(a == 0, jnp.inf, jnp.nan), da)
     return y, dx, da
 
 
-_snake = _math.elementwise(_snake_parts)
+_snake = _math.elementwise(_trig.dispatch(_snake_parts, lambda x, a: a * x))
 
 
 def snake(x: ArrayLike, *, a: ArrayLike = 1.0) -> Array:
@@ -188,20 +173,20 @@ register(Entry("snake", snake, "elementwise", r"x+\frac{\sin^2(ax)}{a}",
                source="paper", reference="Liu Ziyin et al. 2020, arXiv:2006.08195"))
 
 
-def _sine_parts(x: Array, w0: Array) -> tuple[Array, Array, Array]:
+def _sine_parts(sincos: _trig.SinCos, x: Array, w0: Array) -> tuple[Array, Array, Array]:
     (w0,) = opaque(w0)
     p, e = _tp(w0, x)
     # |w0 x| beyond float32 (x finite): the phase is not resolvable (see snake); the
     # value and derivatives are their means over a period, 0.
     over = jnp.isinf(p) & jnp.isfinite(x)
     p, e = jnp.where(over, 0.0, p), jnp.where(over, 0.0, e)
-    sh, sl, ch, cl = _sin_cos(p, e)
+    sh, sl, ch, cl = sincos(p, e)
     s, c = sh + sl, ch + cl
     c = jnp.where(over, 0.0, c)
     return s, w0 * c, x * c
 
 
-_sine = _math.elementwise(_sine_parts)
+_sine = _math.elementwise(_trig.dispatch(_sine_parts, lambda x, w0: w0 * x))
 
 
 def sine(x: ArrayLike, *, w0: ArrayLike = 30.0) -> Array:

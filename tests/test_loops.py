@@ -30,14 +30,18 @@ pytestmark = pytest.mark.skipif(jax.default_backend() != "cpu",
 
 # Still more than one loop on the CPU, each with intermediates written out (open work):
 # compensated sums and scaled tails whose expensive values several branches read.
-MULTI_LOOP = {"acon_c", "erfact", "pserf", "rational", "smish", "snake", "geglu"}
+MULTI_LOOP = {"acon_c", "erfact", "pserf", "rational", "smish", "geglu"}
+# jaxact._trig.dispatch: a pass that finds the largest phase, then one loop (jaxact's
+# own sin and cos within the bound, XLA's beyond); the step does both twice (the value,
+# and the gradient from x behind the recompute barrier).
+TRIG = {"gcu", "sine", "snake"}
 # Built with ``_math.elementwise(..., recompute=False)``: the training step shares the
 # value's intermediates (a log, e^x) with the gradient, written out once, because on CPU
 # computing them twice costs more (softplus's step 0.79x, srs 0.74x, tanhexp 0.71x of
 # the recomputing form's time). Up to five loops there, the count measured.
 SHARED = {"aptx": 5, "exponential": 2, "log_sigmoid": 3, "logish": 5, "soft_exponential": 3,
           "softplus": 3, "srs": 3, "tanh_shrink": 3, "tanhexp": 5}
-SINGLE = [n for n in ja.names(kind="elementwise") if n not in MULTI_LOOP | set(SHARED)]
+SINGLE = [n for n in ja.names(kind="elementwise") if n not in MULTI_LOOP | set(SHARED) | TRIG]
 GATED = [n for n in ja.names(kind="gated") if n not in MULTI_LOOP]
 # softplus: 3 loops against jax.nn's 2, and faster (jax.nn's is logaddexp, whose value
 # and gradient each take a log and an exp).
@@ -60,11 +64,19 @@ def test_kernels_counts_passes():
     assert kernels(lambda x: x / jnp.sum(x), X) >= 2  # a reduction, then a loop over x
     s = jax.ShapeDtypeStruct((), jnp.float32)  # scalar work on a parameter is no pass
     assert kernels(lambda x, a: x * jnp.log(a) / jnp.exp(a), X, s) == 1
+    # a conditional counts as its costliest branch (two loops: the sum, the division)
+    branch = lambda x, c: jax.lax.cond(c > 0, lambda v: v / jnp.sum(v), lambda v: v**3, x)
+    assert kernels(branch, X, s) == 2
 
 
 @pytest.mark.parametrize("name", SINGLE)
 def test_elementwise_is_one_loop_forward_two_for_a_step(name):
     assert _loops(_fn(name)) == (1, 2)
+
+
+@pytest.mark.parametrize("name", sorted(TRIG))
+def test_periodic_find_their_largest_phase_first(name):
+    assert _loops(_fn(name)) == (2, 4)
 
 
 @pytest.mark.parametrize("name", sorted(SHARED))
