@@ -151,7 +151,10 @@ def kernels(f: Callable[..., Any], *args: Any) -> int:
     if text is None:  # (a backend without HLO text)
         raise RuntimeError("kernels: the compiled function has no HLO text to count")
     bodies = dict(_COMPUTATION.findall(text))
-    return _loops(bodies, bodies[re.search(r"\nENTRY (%\S+)", text)[1]])
+    entry = re.search(r"\nENTRY (%\S+)", text)
+    if entry is None:
+        raise RuntimeError("kernels: the compiled module has no entry computation")
+    return _loops(bodies, bodies[entry[1]])
 
 
 def _loops(bodies: dict[str, str], body: str) -> int:

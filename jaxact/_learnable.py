@@ -155,7 +155,7 @@ def snake(x: ArrayLike, *, a: ArrayLike = 1.0) -> Array:
 
     Examples:
       >>> ja.snake(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.29192662,  0.        ,  1.7080734 ], dtype=float32)
+      Array([-0.2919266,  0.       ,  1.7080734], dtype=float32)
       >>> jax.grad(lambda a: ja.snake(2.0, a=a))(0.0)
       Array(4., dtype=float32, weak_type=True)
 
