@@ -188,8 +188,9 @@ def _power_threshold(zh: Array, zl: Array, tau: Array, beta: Array | float | Non
         # (1 + r)^β to second order, exact to float32 while |β r| <= 2^-8; elsewhere u
         # is within ~2^8 β ulp(τ) of 0, where p is ill-conditioned anyway
         near = pos & (jnp.abs(beta * r) <= 2.0**-8)
+        far = jnp.maximum(jnp.where(near, 1.0, uh + w), 0.0)
         p = jnp.where(near, q + (ql + q * (beta * r) * (1.0 + 0.5 * (beta - 1.0) * r)),
-                      jnp.maximum(jnp.where(near, 1.0, uh + w), 0.0) ** beta)
+                      far if exact else _pow(far, beta))
     return jnp.where(mask, p, 0.0)
 
 
@@ -227,6 +228,12 @@ def _entmax15_jvp(primals, tangents):
     return p, _simplex_jvp(_sqrt0(p), jnp.where(mask, t, 0.0))
 
 
+def _pow(u: Array, b: Array | float) -> Array:
+    """``u^b`` for ``u >= 0``, ``b > 0`` as ``exp(b log u)`` (0 at u = 0): XLA's CPU pow
+    took 19 ms at 4096x1024 on one core, against 4 for the log and the exp."""
+    return jnp.exp(b * jnp.log(u))
+
+
 def _bisect_p(x: Array, alpha: Array, mask: Array, n_iter: int) -> Array:
     """α-entmax for α > 1 by bisection on τ (Blondel et al. 2019), then a Newton step."""
     d, err = _shift(x, mask)
@@ -244,7 +251,7 @@ def _bisect_p(x: Array, alpha: Array, mask: Array, n_iter: int) -> Array:
         lo, hi = bracket
         mid = lo + 0.5 * (hi - lo)
         u = jnp.where(mask, jnp.maximum(zh - mid, 0.0), 0.0)
-        above = jnp.sum(u**beta, -1, keepdims=True) >= 1.0  # Σ p falls as τ rises
+        above = jnp.sum(_pow(u, beta), -1, keepdims=True) >= 1.0  # Σ p falls as τ rises
         return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
 
     # Σ p(-1) >= 1 (the maximum alone gives 1) and Σ p(-(1/n)^(α-1)) <= n (1/n) = 1
@@ -267,6 +274,7 @@ def _entmax_jvp(n_iter, primals, tangents):
     p = _entmax_last(x, mask, alpha, n_iter)
     pos = p > 0
     safe = jnp.where(pos, p, 1.0)
+    # (XLA's pow: s's own error reaches the gradient, exp(b log p)'s would be ~|b log p| ulp)
     s = jnp.where(pos, safe ** (2.0 - alpha), 0.0)  # alpha = 1 gives softmax's s = p
     terms = []
     if not isinstance(t, SymbolicZero):
