@@ -170,12 +170,12 @@ def _power_threshold(zh: Array, zl: Array, tau: Array, beta: Array | float | Non
     ul = jnp.where(jnp.isfinite(err), err + zl, 0.0)
     pos = mask & (uh > 0)
     safe = jnp.where(pos, uh, 1.0)
+    exact = isinstance(beta, float) and beta == 1.0  # sparsemax: u itself
     if beta is None:
         q, ql = _core.two_prod(safe, safe)
         lo = ql + 2.0 * safe * ul
         grad = 2.0 * uh
     else:
-        exact = isinstance(beta, float) and beta == 1.0  # sparsemax: u itself
         q, ql = (safe, jnp.zeros_like(safe)) if exact else _dword.pow_pair(safe, beta, beta_lo)
         lo = ql + q * beta * (ul / safe)
         grad = beta * (q / safe)
