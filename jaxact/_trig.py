@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from jaxact import _core
+from jaxact import _core, _math
 
 
 class SinCos(Protocol):
@@ -40,20 +40,6 @@ _SIN = (-1 / 6, 1 / 120, -1 / 5040, 1 / 362880)  # sin r = r + r z P(z), z = r^2
 _COS = (1 / 24, -1 / 720, 1 / 40320, -1 / 3628800)  # cos r = 1 - z/2 + z^2 Q(z)
 
 
-def _horner(coeffs: tuple[float, ...], z: Array) -> Array:
-    acc = jnp.full_like(z, coeffs[-1])
-    for c in coeffs[-2::-1]:
-        acc = acc * z + c
-    return acc
-
-
-def _rounded(v: Array) -> Array:
-    """``v``, ended by a select: LLVM may fuse a product into the addition that takes it
-    (an FMA) in one of XLA's copies of an expression and not in another, and a
-    compensated sum needs the same rounded ``v`` wherever it is used."""
-    return jnp.where(v == v, v, jnp.nan)
-
-
 def sin_cos(p: Array, e: Array, *, small: bool = False) -> tuple[Array, Array, Array, Array]:
     """``(sin hi, lo, cos hi, lo)`` of ``p + e`` for float32 ``|p| <= BOUND``,
     ``|e| <= ulp(p)`` (``small``: as ``xla_sin_cos``'s; ``e`` is always small here)."""
@@ -61,7 +47,11 @@ def sin_cos(p: Array, e: Array, *, small: bool = False) -> tuple[Array, Array, A
     rh, err = _core.two_sum(p - n * _PIO2[0], -(n * _PIO2[1]))  # both products exact
     rl = (err - n * _PIO2[2]) + e
     z, zl = _core.two_prod(rh, rh)
-    t = _rounded(rh * z * _horner(_SIN, z))
+    # The polynomial terms end in a select (``_math._written``): LLVM may fuse a product
+    # into the addition that takes it (an FMA) in one of XLA's copies of an expression
+    # and not in another, and each compensated sum below needs the same rounded term
+    # wherever it is used (without it: 1.1 ulp as hi + lo, against 0.21).
+    t = _math._written(rh * z * _math.polyval(_SIN, z))
     sh = rh + t
     sl = t - (sh - rh)  # Fast2Sum: |t| < |rh| / 6
     # cos r = (1 - z/2) + (-zl/2 + z^2 Q(z)): the first sum is Fast2Sum-exact, so only
@@ -69,7 +59,7 @@ def sin_cos(p: Array, e: Array, *, small: bool = False) -> tuple[Array, Array, A
     one = _core.opaque(1.0, p)
     half_z = -0.5 * z
     c0 = one + half_z
-    rest = ((half_z - (c0 - one)) - 0.5 * zl) + _rounded(z * z * _horner(_COS, z))
+    rest = ((half_z - (c0 - one)) - 0.5 * zl) + _math._written(z * z * _math.polyval(_COS, z))
     ch = c0 + rest
     cl = rest - (ch - c0)
     # sin(r + rl) = sin r + cos r rl - sin r rl^2/2, and likewise cos
@@ -118,15 +108,13 @@ def dispatch(parts: Callable[..., tuple[Array, ...]],
     slow = functools.partial(parts, xla_sin_cos)
     fast = functools.partial(parts, sin_cos)
 
+    def cpu(*args: Array) -> tuple[Array, ...]:
+        within = jnp.max(jnp.abs(phase(*args))) <= BOUND  # NaN: not within
+        return jax.lax.cond(within, fast, slow, *args)
+
     def run(*args: Array) -> tuple[Array, ...]:
         if args[0].dtype != jnp.float32:
             return slow(*args)
-        within = jnp.max(jnp.abs(phase(*args))) <= BOUND  # NaN: not within
-
-        def cpu(ok: Array, *a: Array) -> tuple[Array, ...]:
-            return jax.lax.cond(ok, fast, slow, *a)
-
-        return jax.lax.platform_dependent(within, *args, cpu=cpu,
-                                          default=lambda _, *a: slow(*a))
+        return jax.lax.platform_dependent(*args, cpu=cpu, default=slow)
 
     return run

@@ -237,7 +237,6 @@ def test_reference_bisection_matches_closed_forms() -> None:
         assert p15[0] == p15[1] == p15[3] == 0
 
 
-
 def _wide_rows() -> cases.RowSet:
     """Rows of 1024, where the threshold search takes many steps (dense near the top,
     all in the support, an outlier, a large offset)."""
@@ -264,6 +263,7 @@ def test_wide_rows_against_mpmath(name: str) -> None:
     got = dict(value=np.asarray(y), vjp=np.asarray(pull(jnp.asarray(rows.g))[0]))
     names = [f"wide[{i}]" for i in range(len(rows.x))]
     check_against(name, rows, names, got, simplex_reference(rows.x, None, alpha, rows.g))
+
 
 # --- semantics -------------------------------------------------------------------------------
 SIMPLEX = {"sparsemax": sparsemax, "entmax15": entmax15,
