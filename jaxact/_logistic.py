@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math
+from jaxact import _core, _expm1, _math
 from jaxact._registry import Entry, Param, register
 
 _sigmoid = _math.elementwise(_math.sigmoid_parts)
@@ -75,11 +75,17 @@ def log_sigmoid(x: ArrayLike) -> Array:
 register(Entry("log_sigmoid", log_sigmoid, "elementwise", r"-\log(1+e^{-x})",
                r"\sigma(-x)", range=(-float("inf"), 0.0), reference="textbook"))
 
-_tanh = _math.elementwise(_math.tanh_parts)
+
+
+def _tanh_parts(x: Array) -> tuple[Array, Array]:
+    return _expm1.tanh_value(x), _expm1.sech2(x)
+
+
+_tanh = _math.elementwise(_tanh_parts)
 
 
 def tanh(x: ArrayLike) -> Array:
-    r"""Hyperbolic tangent, accurate to 2 ulp with an accurate derivative.
+    r"""Hyperbolic tangent, accurate to 2.5 ulp with an accurate derivative.
 
     .. math::
         \tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}},
@@ -87,7 +93,9 @@ def tanh(x: ArrayLike) -> Array:
 
     :math:`\mathrm{sech}^2` is computed as :math:`h\,(1 - h/4)` with
     :math:`h = 4/(1 + e^{2|x|})`, not as :math:`1 - \tanh^2`, which is 0 for
-    :math:`|x| > 9` in float32.
+    :math:`|x| > 9` in float32. The value is :math:`g/(g + 1)` with
+    :math:`g = \mathrm{expm1}(2x)/2` from one hand-reduced exponential (jax.nn's speed
+    on CPU, where XLA's ``exp`` alone costs more than its ``tanh``).
 
     Args:
       x: input array.
@@ -97,7 +105,7 @@ def tanh(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.tanh(jnp.array([-1.0, 0.0, 0.5]))
-      Array([-0.7615942 ,  0.        ,  0.46211717], dtype=float32)
+      Array([-0.76159424,  0.        ,  0.46211714], dtype=float32)
       >>> float(jax.grad(ja.tanh)(20.0))  # jax.nn gives 0.0
       1.699341652455464e-17
     """
