@@ -12,7 +12,13 @@ from jax.typing import ArrayLike
 from jaxact import _core, _expm1, _math
 from jaxact._registry import Entry, Param, register
 
-_sigmoid = _math.elementwise(_math.sigmoid_parts)
+
+
+def _sigmoid_parts(x: Array) -> tuple[Array, Array]:
+    return _expm1.sigmoid_value(x), _expm1.sigmoid_slope(x)
+
+
+_sigmoid = _math.elementwise(_sigmoid_parts)
 
 
 def sigmoid(x: ArrayLike) -> Array:
@@ -21,9 +27,10 @@ def sigmoid(x: ArrayLike) -> Array:
     .. math::
         \sigma(x) = \frac{1}{1 + e^{-x}}, \qquad \sigma'(x) = \sigma(x)\,\sigma(-x)
 
-    The derivative is computed as :math:`\sigma(x)\sigma(-x)`, never
+    The derivative is computed as :math:`s(1 - s)` with :math:`s = \sigma(-|x|)`, never
     :math:`\sigma(1-\sigma)`, which cancels to 0 for :math:`x > 17` in float32
-    (``jax.nn.sigmoid``'s gradient is already off by 100% there).
+    (``jax.nn.sigmoid``'s gradient is already off by 100% there). Both come from one
+    hand-reduced exponential (faster on CPU than XLA's ``exp``).
 
     Args:
       x: input array.
@@ -35,7 +42,7 @@ def sigmoid(x: ArrayLike) -> Array:
       >>> ja.sigmoid(jnp.array([-1.0, 0.0, 1.0]))
       Array([0.26894143, 0.5       , 0.7310586 ], dtype=float32)
       >>> float(jax.grad(ja.sigmoid)(30.0))  # jax.nn gives 0.0
-      9.357622912219837e-14
+      9.357623589846195e-14
     """
     return _core.apply(_sigmoid, _core.as_array(x, "sigmoid"))
 

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math, _trig
+from jaxact import _core, _expm1, _math, _trig
 from jaxact._registry import Entry, Kink, register
 
 _INF = float("inf")
@@ -250,7 +250,7 @@ def _shifted_softplus_parts(x: Array) -> tuple[Array, Array]:
     e = jnp.exp(-jnp.abs(x))
     tail = jnp.log1p(e)
     far = jnp.where(x > 0, (x - _LN2) + tail, tail - _LN2)
-    return jnp.where(mid, near, far), _math.sigmoid_parts(x)[0]
+    return jnp.where(mid, near, far), _expm1.sigmoid_value(x)
 
 
 _shifted_softplus = _math.elementwise(_shifted_softplus_parts)
