@@ -31,15 +31,15 @@ _TANH_CLIP = 9.1
 _CLIP = 44.8
 
 
-def exp2_parts(a: Array, *, halved: bool = False) -> tuple[Array, Array]:
-    """``(2^n, h)`` with ``e^{2a} = 2^n (1 + 2h)``, for float32 ``|a| < 44.1`` (n <= 127).
+def exp2_parts(a: Array, *, shift: int = 0) -> tuple[Array, Array]:
+    """``(2^(n - shift), h)`` with ``e^{2a} = 2^n (1 + 2h)`` (float32).
 
     ``h`` is ``expm1(2s)/2`` of the reduced ``s`` with ``|s| <= log(2)/4``; at ``n = 0``
-    (``|a| < 0.173``) it is expm1(2a)/2 itself, to 0.24 ulp plus one rounding.
-    ``halved``: ``2^(n-1)`` instead of ``2^n``: normal for ``a < 44.5`` (``n <= 128``),
-    ``inf`` for ``n = 129`` (``a < 44.88``).
+    (``|a| < 0.173``) it is expm1(2a)/2 itself, to 0.24 ulp plus one rounding. The
+    power is normal for ``-126 <= n - shift <= 127`` and ``inf`` at ``n - shift = 128``;
+    the caller bounds ``a`` to stay within those.
     """
-    shifter = _SHIFTER - 1.0 if halved else _SHIFTER
+    shifter = _SHIFTER - shift
     k = a * _TWO_OVER_LN2 + shifter
     n = k - _core.opaque(shifter, k)  # opaque: XLA would fold (k + c) - c back to k
     s = (a - n * _HALF_LN2_HI) - n * _HALF_LN2_LO
@@ -70,7 +70,7 @@ def _half_1p_exp(a: Array) -> Array:
     ``1 + 2h > 0``, so ``2^(n-1) = inf`` gives inf (split as ``2^(n-1) 2h + ...``, a
     negative h made it NaN).
     """
-    half_n, h = exp2_parts(a, halved=True)
+    half_n, h = exp2_parts(a, shift=1)
     return half_n * (1.0 + 2.0 * h) + 0.5
 
 
@@ -113,3 +113,22 @@ sech2.defjvps(lambda dx, y, x: -2.0 * y * tanh_value(x) * dx)
 sigmoid_value.defjvps(lambda dx, _, x: sigmoid_slope(x) * dx)
 # sigmoid'' = sigmoid' (1 - 2 sigmoid) = -sigmoid' tanh(x/2)
 sigmoid_slope.defjvps(lambda dx, y, x: -y * tanh_value(0.5 * x) * dx)
+
+
+@jax.custom_jvp
+def silu_value(x: Array) -> Array:
+    """x sigmoid(x) = (x / 2^7) / ((1 + e^-x) / 2^7), to 2.4 ulp.
+
+    The scale 2^-7 keeps ``2^(n-7)`` normal down to x = -92, where x e^x is still normal
+    but e^-x / 2 overflows; x = -inf and every x below -93.4 meet ``2^(n-7) = inf``
+    (x is capped in the numerator, so no inf / inf). Below 2^-100 the scaled numerator
+    would be subnormal: x/2 there.
+    """
+    if x.dtype == jnp.float64:
+        return _math.silu_parts(x)[0]
+    scale, h = exp2_parts(jnp.clip(-0.5 * x, -9.0, 46.7), shift=7)
+    v = (jnp.maximum(x, -100.0) * 2.0**-7) / (scale * (1.0 + 2.0 * h) + 2.0**-7)
+    return jnp.where(jnp.abs(x) < 2.0**-100, 0.5 * x, v)
+
+
+silu_value.defjvps(lambda dx, _, x: _math.silu_parts(x)[1] * dx)

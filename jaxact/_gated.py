@@ -6,10 +6,15 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math, _smooth, _special
+from jaxact import _core, _expm1, _math, _smooth, _special
 from jaxact._registry import Entry, Kink, Param, register
 
-_silu = _math.elementwise(_math.silu_parts)
+
+def _silu_parts(x: Array) -> tuple[Array, Array]:
+    return _expm1.silu_value(x), _math.silu_parts(x)[1]
+
+
+_silu = _math.elementwise(_silu_parts)
 
 
 def _silu_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:

@@ -13,7 +13,6 @@ from jaxact import _core, _expm1, _math
 from jaxact._registry import Entry, Param, register
 
 
-
 def _sigmoid_parts(x: Array) -> tuple[Array, Array]:
     return _expm1.sigmoid_value(x), _expm1.sigmoid_slope(x)
 
