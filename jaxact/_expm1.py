@@ -76,7 +76,7 @@ def _half_1p_exp(a: Array) -> Array:
 
 @jax.custom_jvp
 def sigmoid_value(x: Array) -> Array:
-    """sigmoid(x) to 2.4 ulp; 0 from x = -89.6 on, 1 from 18 on (where it rounds to 1).
+    """sigmoid(x) to 2.4 ulp; exactly 0 below x = -89.07 (subnormal there), 1 from 18 on.
 
     Against 1 / (1 + exp(-x)) it saves the exp's special cases (XLA's CPU exp alone
     costs as much as the whole function).
@@ -119,10 +119,10 @@ sigmoid_slope.defjvps(lambda dx, y, x: -y * tanh_value(0.5 * x) * dx)
 def silu_value(x: Array) -> Array:
     """x sigmoid(x) = (x / 2^7) / ((1 + e^-x) / 2^7), to 2.4 ulp.
 
-    The scale 2^-7 keeps ``2^(n-7)`` normal down to x = -92, where x e^x is still normal
-    but e^-x / 2 overflows; x = -inf and every x below -93.4 meet ``2^(n-7) = inf``
-    (x is capped in the numerator, so no inf / inf). Below 2^-100 the scaled numerator
-    would be subnormal: x/2 there.
+    The scale 2^-7 keeps ``2^(n-7)`` normal down to x = -93.2, past x = -92 where x e^x
+    turns subnormal (e^-x / 2 alone overflows from -89); below, x = -inf included,
+    ``2^(n-7) = inf`` (x is capped in the numerator, so no inf / inf). Below 2^-100 the
+    scaled numerator would be subnormal: x/2 there.
     """
     if x.dtype == jnp.float64:
         return _math.silu_parts(x)[0]
