@@ -17,14 +17,20 @@ def fit() -> np.ndarray:
     xm = [mp.mpf(v) for v in x]
     target = np.array([float((mp.expm1(v) - v - v * v / 2) / v**3) for v in xm])
     scale = np.array([float(v**3 / mp.expm1(v)) for v in xm])  # error of P -> relative error
-    basis = np.vander(x, DEGREE + 1, increasing=True)
-    weight = np.ones_like(x)
-    for _ in range(30):  # Lawson-style reweighting drives least squares towards minimax
+    return lawson(np.vander(x, DEGREE + 1, increasing=True), target, scale, 30, 0.1)[0]
+
+
+def lawson(basis: np.ndarray, target: np.ndarray, scale: np.ndarray, iters: int,
+           floor: float) -> tuple[np.ndarray, float]:
+    """Least squares of ``basis @ c ~ target`` in the error ``(basis @ c - target) * scale``,
+    reweighted (Lawson) towards minimax; returns c in float32 and the fit's error in ulp."""
+    weight = np.ones_like(target)
+    for _ in range(iters):
         w = weight * np.abs(scale)
         c, *_ = np.linalg.lstsq(basis * w[:, None], target * w, rcond=None)
         err = np.abs((basis @ c - target) * scale)
-        weight *= (err / err.max()) ** 0.3 + 0.1
-    return c.astype(np.float32)
+        weight *= (err / err.max()) ** 0.3 + floor
+    return c.astype(np.float32), float(err.max() / 2**-24)
 
 
 def max_ulp_error(c: np.ndarray) -> float:
