@@ -11,7 +11,7 @@ from jaxact._registry import Entry, Kink, Param, register
 
 
 def _silu_parts(x: Array) -> tuple[Array, Array]:
-    return _expm1.silu_value(x), _math.silu_parts(x)[1]
+    return _expm1.silu_value(x), _expm1.silu_slope(x)
 
 
 _silu = _math.elementwise(_silu_parts)
