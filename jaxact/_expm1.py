@@ -31,18 +31,21 @@ _TANH_CLIP = 9.1
 _CLIP = 44.8
 
 
-def exp2_parts(a: Array, *, shift: int = 0) -> tuple[Array, Array]:
+def exp2_parts(a: Array, *, shift: int = 0, lo: Array | None = None) -> tuple[Array, Array]:
     """``(2^(n - shift), h)`` with ``e^{2a} = 2^n (1 + 2h)`` (float32).
 
     ``h`` is ``expm1(2s)/2`` of the reduced ``s`` with ``|s| <= log(2)/4``; at ``n = 0``
     (``|a| < 0.173``) it is expm1(2a)/2 itself, to 0.24 ulp plus one rounding. The
-    power is normal for ``-126 <= n - shift <= 127`` and ``inf`` at ``n - shift = 128``;
-    the caller bounds ``a`` to stay within those.
+    power is normal for ``-126 <= n - shift <= 127``, ``inf`` at ``n - shift = 128`` and
+    0 at -127; the caller bounds ``a`` to stay within those. ``lo``: a low part of
+    ``a`` (``e^{2(a + lo)}``), added to the exactly reduced ``a - n log(2)/2``, so that
+    it is not lost to the rounding of a large ``a``.
     """
     shifter = _SHIFTER - shift
     k = a * _TWO_OVER_LN2 + shifter
     n = k - _core.opaque(shifter, k)  # opaque: XLA would fold (k + c) - c back to k
-    s = (a - n * _HALF_LN2_HI) - n * _HALF_LN2_LO
+    s = a - n * _HALF_LN2_HI
+    s = (s if lo is None else s + lo) - n * _HALF_LN2_LO
     h = (s * s) * (1.0 + s * _math.polyval(_H_P, s)) + s
     scale = lax.bitcast_convert_type(lax.bitcast_convert_type(k, jnp.int32) << 23, jnp.float32)
     return scale, h

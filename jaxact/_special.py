@@ -33,7 +33,7 @@ import jax.numpy as jnp
 from jax import Array, lax
 from jax.typing import ArrayLike
 
-from jaxact import _core
+from jaxact import _core, _expm1
 from jaxact._math import polyval
 
 # ---- constants: printed by tests/reference/fit_erfcx.py (run it to regenerate) -------
@@ -226,9 +226,21 @@ def _gelu_tanh_f32(x: Array, deep: bool = False) -> Scaled:
     # E = exp(-|w|) / (k1 k2). Where exp(w) is subnormal (flushed on CPU) but x s(w),
     # the derivative (up to ~600 exp(w)) or a GEGLU product are not, the exponent is
     # shifted by 80 ln 2 from |W| = 64 and again from 120 (exact there).
-    k1, k2, hi, lo = _levels(jnp.where(neg, -big_w, 0.0), deep)
-    ex = jnp.exp(hi - jnp.abs(big_w))
-    e = ex + ex * (jnp.where(neg, w_lo, -w_lo) + lo)
+    if deep:
+        k1, k2, hi, lo = _levels(jnp.where(neg, -big_w, 0.0), deep)
+        ex = jnp.exp(hi - jnp.abs(big_w))
+        e = ex + ex * (jnp.where(neg, w_lo, -w_lo) + lo)
+    else:
+        # 2^12 e^{-|w|} from the hand-reduced exponential, w's low part folded into the
+        # reduced argument: normal to |W| = 95.6 (where the derivative, ~600 e^w, is), 0
+        # from the clip at 96.3 on; the power 2^12 stays (as the scale k1) only below
+        # W = -64, where e^w alone may be flushed (the local fit near X0 is unscaled).
+        scale, h = _expm1.exp2_parts(-0.5 * jnp.minimum(jnp.abs(big_w), 96.3), shift=-12,
+                                     lo=0.5 * jnp.where(neg, w_lo, -w_lo))
+        e12 = scale * (1.0 + 2.0 * h)
+        tail = big_w < -64.0
+        e = jnp.where(tail, e12, e12 * 2.0**-12)
+        k1, k2 = jnp.where(tail, 2.0**-12, 1.0), 1.0
     e_true = (e * k1) * k2
     # r = s(|w|) = 1/(1 + E) with the rounding of 1 + E compensated (Fast2Sum, E <= 1).
     one = _core.opaque(1.0, x)
