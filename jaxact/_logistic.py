@@ -82,7 +82,6 @@ register(Entry("log_sigmoid", log_sigmoid, "elementwise", r"-\log(1+e^{-x})",
                r"\sigma(-x)", range=(-float("inf"), 0.0), reference="textbook"))
 
 
-
 def _tanh_parts(x: Array) -> tuple[Array, Array]:
     return _expm1.tanh_value(x), _expm1.sech2(x)
 
