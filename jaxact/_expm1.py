@@ -67,14 +67,14 @@ def tanh_value(x: Array) -> Array:
     return jnp.where(x == 0, x, g / (g + 1.0))
 
 
-def _half_1p_exp(a: Array) -> Array:
-    """(1 + e^{2a}) / 2 = 2^(n-1) (1 + 2h) + 1/2 for ``a <= 44.8`` (inf there).
+def _scaled_1p_exp(a: Array, shift: int) -> Array:
+    """(1 + e^{2a}) / 2^shift = 2^(n - shift) (1 + 2h) + 2^-shift, inf where the power is.
 
-    ``1 + 2h > 0``, so ``2^(n-1) = inf`` gives inf (split as ``2^(n-1) 2h + ...``, a
-    negative h made it NaN).
+    ``1 + 2h > 0``, so ``2^(n - shift) = inf`` gives inf (split as ``2^(n - shift) 2h +
+    ...``, a negative h made it NaN). shift 1: inf from ``a = 44.53`` (``n = 129``).
     """
-    half_n, h = exp2_parts(a, shift=1)
-    return half_n * (1.0 + 2.0 * h) + 0.5
+    scale, h = exp2_parts(a, shift=shift)
+    return scale * (1.0 + 2.0 * h) + 2.0**-shift
 
 
 @jax.custom_jvp
@@ -86,7 +86,7 @@ def sigmoid_value(x: Array) -> Array:
     """
     if x.dtype == jnp.float64:
         return _math.sigmoid_parts(x)[0]
-    return 0.5 / _half_1p_exp(jnp.clip(-0.5 * x, -9.0, _CLIP))
+    return 0.5 / _scaled_1p_exp(jnp.clip(-0.5 * x, -9.0, _CLIP), 1)
 
 
 @jax.custom_jvp
@@ -94,7 +94,7 @@ def sigmoid_slope(x: Array) -> Array:
     """sigmoid'(x) = s (1 - s) with s = sigmoid(-|x|), to 2.8 ulp: neither factor cancels."""
     if x.dtype == jnp.float64:
         return _math.sigmoid_parts(x)[1]
-    s = 0.5 / _half_1p_exp(jnp.minimum(0.5 * jnp.abs(x), _CLIP))
+    s = 0.5 / _scaled_1p_exp(jnp.minimum(0.5 * jnp.abs(x), _CLIP), 1)
     return s * (1.0 - s)
 
 
@@ -107,7 +107,7 @@ def sech2(x: Array) -> Array:
     """
     if x.dtype == jnp.float64:
         return _math.tanh_parts(x)[1]
-    r = 2.0 / _half_1p_exp(jnp.minimum(jnp.abs(x), _CLIP))
+    r = 2.0 / _scaled_1p_exp(jnp.minimum(jnp.abs(x), _CLIP), 1)
     return r * (1.0 - 0.25 * r)
 
 
@@ -129,8 +129,7 @@ def silu_value(x: Array) -> Array:
     """
     if x.dtype == jnp.float64:
         return _math.silu_parts(x)[0]
-    scale, h = exp2_parts(jnp.clip(-0.5 * x, -9.0, 46.7), shift=7)
-    v = (jnp.maximum(x, -100.0) * 2.0**-7) / (scale * (1.0 + 2.0 * h) + 2.0**-7)
+    v = (jnp.maximum(x, -100.0) * 2.0**-7) / _scaled_1p_exp(jnp.clip(-0.5 * x, -9.0, 46.7), 7)
     return jnp.where(jnp.abs(x) < 2.0**-100, 0.5 * x, v)
 
 
@@ -145,8 +144,7 @@ def silu_slope(x: Array) -> Array:
     """
     if x.dtype == jnp.float64:
         return _math.silu_parts(x)[1]
-    scale, h = exp2_parts(jnp.minimum(0.5 * jnp.abs(x), 46.7), shift=7)
-    r = 1.0 / (scale * (1.0 + 2.0 * h) + 2.0**-7)  # 2^7 sigmoid(-|x|)
+    r = 1.0 / _scaled_1p_exp(jnp.minimum(0.5 * jnp.abs(x), 46.7), 7)  # 2^7 sigmoid(-|x|)
     t = 2.0**-7 * r
     xc = jnp.clip(x, -100.0, 100.0)
     return jnp.where(x >= 0, (1.0 - t) * (1.0 + xc * t), (2.0**-7 * (1.0 + xc * (1.0 - t))) * r)

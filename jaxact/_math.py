@@ -171,7 +171,8 @@ def sigmoid_parts(x: Array) -> tuple[Array, Array]:
     inf * 0 in the derivative, and no inf / inf in its derivative (jax.hessian). Beyond
     the cap both outputs are set to 0 (their true values are subnormal or 0): the capped
     1 / (1 + e^88) = 6e-39 is flushed to 0 on a CPU but kept on a GPU, where XLA does not
-    flush subnormals (10^6 ulp wrong at every x below -88).
+    flush subnormals (10^6 ulp wrong at every x below -88). sigmoid itself uses this in
+    float64 only; its float32 kernels are ``_expm1.sigmoid_value`` and ``sigmoid_slope``.
     """
     cap = _exp_cap(x.dtype)
     e = jnp.exp(jnp.minimum(-x, cap))
@@ -312,13 +313,13 @@ def silu_parts(x: Array) -> tuple[Array, Array]:
     so x e^x stays normal down to x = -92 where e^x alone is flushed; x is clipped
     where it multiplies a zero (x = -inf, and x = +inf in the derivative), at 200 in
     float32 and 800 in float64, beyond every x e^x. (With a slope beta, see
-    ``_smooth._silu_lo_parts``.)
+    ``_smooth._silu_lo_parts``.) silu itself uses this in float64 only; its float32
+    kernels are ``_expm1.silu_value`` and ``silu_slope``.
     """
     q, k, big = sigmoid_pair(x)
     lim = far(x)
     bracket = 1.0 + jnp.clip(x, -lim, lim) * (big * q)
-    # the value as one quotient (x k exact where k = 1): fewer roundings than (x q) k,
-    # and 0.88x the forward's time on a CPU (4096x1024, one core)
+    # the value as one quotient (x k exact where k = 1): fewer roundings than (x q) k
     return (jnp.maximum(x, -lim) * k) / (k + big), (q * bracket) * k
 
 

@@ -224,8 +224,9 @@ def _gelu_tanh_f32(x: Array, deep: bool = False) -> Scaled:
     w_lo = wl - (big_w - w)
     neg = big_w < 0
     # E = exp(-|w|) / (k1 k2). Where exp(w) is subnormal (flushed on CPU) but x s(w),
-    # the derivative (up to ~600 exp(w)) or a GEGLU product are not, the exponent is
-    # shifted by 80 ln 2 from |W| = 64 and again from 120 (exact there).
+    # the derivative (up to ~600 exp(w)) or a GEGLU product are not, E is scaled: for a
+    # GEGLU product (deep) the exponent is shifted by 80 ln 2 from |W| = 64 and again
+    # from 120 (exact there); for gelu itself one power 2^12 below W = -64 is enough.
     if deep:
         k1, k2, hi, lo = _levels(jnp.where(neg, -big_w, 0.0), deep)
         ex = jnp.exp(hi - jnp.abs(big_w))
