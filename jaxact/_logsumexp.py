@@ -98,7 +98,6 @@ def _lme_value(x: Array, mask: Array | None, axis: tuple[int, ...], exact: bool
     """``(logmeanexp, e, sum(e))``, ``e = exp(x - max)`` (0 where masked; ``exact``:
     see ``shifted_exp``, for the rule, whose softmax weights are ``e / sum(e)``)."""
     xm, m = masked_max(x, mask, axis)
-    d = xm - m  # not carried exactly: a log of a sum, as in shifted_exp
     _, e = shifted_exp(x, mask, axis, exact)  # the same maximum, computed once
     if mask is None:
         n = jnp.asarray(math.prod(x.shape[i] for i in axis), x.dtype)
@@ -110,8 +109,12 @@ def _lme_value(x: Array, mask: Array | None, axis: tuple[int, ...], exact: bool
     # Typical rows (one entry well above the rest) have small means: the second sum runs
     # only when some row needs it (with it always, the forward took ~2.2x jax.nn's time
     # on a CPU, 4096x1024: two sums of one producer make a slow multi-output fusion).
-    u = jax.lax.cond(jnp.any(near), lambda: row_sum(masked(jnp.expm1(d), mask), axis) / n,
-                     lambda: jnp.zeros_like(mean))
+    # x and m go in, not x - m: an operand of the cond is written out in full first
+    # (forward 1.4x jax.nn's time with it). x - m is not carried exactly: a log of a
+    # sum, as in shifted_exp.
+    u = jax.lax.cond(jnp.any(near),
+                     lambda xx, mm: row_sum(masked(jnp.expm1(xx - mm), mask), axis) / n,
+                     lambda xx, mm: jnp.zeros_like(mean), xm, m)
     # m + log1p(u) is summed as (m + u) + (log1p(u) - u): m + u is exact when they
     # cancel, and log1p(u) - u comes from its series when small.
     series = -u * u * (0.5 - u * (1 / 3 - u * (0.25 - u * (0.2 - u / 6))))
