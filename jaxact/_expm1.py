@@ -31,6 +31,16 @@ _TANH_CLIP = 9.1
 _CLIP = 44.8
 
 
+def _reduce(a: Array, shifter: float, lo: Array | None) -> tuple[Array, Array]:
+    """``(k, h)``: ``k = 2a / log 2 + shifter`` (its low bits hold ``n`` plus the bias)
+    and ``h = expm1(2s) / 2``, ``s = a - n log(2)/2`` reduced exactly (``lo`` added)."""
+    k = a * _TWO_OVER_LN2 + shifter
+    n = k - _core.opaque(shifter, k)  # opaque: XLA would fold (k + c) - c back to k
+    s = a - n * _HALF_LN2_HI
+    s = (s if lo is None else s + lo) - n * _HALF_LN2_LO
+    return k, (s * s) * (1.0 + s * _math.polyval(_H_P, s)) + s
+
+
 def exp2_parts(a: Array, *, shift: int = 0, lo: Array | None = None) -> tuple[Array, Array]:
     """``(2^(n - shift), h)`` with ``e^{2a} = 2^n (1 + 2h)`` (float32).
 
@@ -41,14 +51,21 @@ def exp2_parts(a: Array, *, shift: int = 0, lo: Array | None = None) -> tuple[Ar
     ``a`` (``e^{2(a + lo)}``), added to the exactly reduced ``a - n log(2)/2``, so that
     it is not lost to the rounding of a large ``a``.
     """
-    shifter = _SHIFTER - shift
-    k = a * _TWO_OVER_LN2 + shifter
-    n = k - _core.opaque(shifter, k)  # opaque: XLA would fold (k + c) - c back to k
-    s = a - n * _HALF_LN2_HI
-    s = (s if lo is None else s + lo) - n * _HALF_LN2_LO
-    h = (s * s) * (1.0 + s * _math.polyval(_H_P, s)) + s
-    scale = lax.bitcast_convert_type(lax.bitcast_convert_type(k, jnp.int32) << 23, jnp.float32)
-    return scale, h
+    k, h = _reduce(a, _SHIFTER - shift, lo)
+    return pow2(lax.bitcast_convert_type(k, jnp.int32), 0), h
+
+
+def exp2_bits(a: Array) -> tuple[Array, Array]:
+    """``(bits, q)`` with ``e^{2a} = 2^n q``, ``q = 1 + 2h`` in [0.7, 1.42] and ``n``
+    held in ``bits`` (int32) for :func:`pow2`: one reduction, several powers of 2."""
+    k, h = _reduce(a, _SHIFTER, None)
+    return lax.bitcast_convert_type(k, jnp.int32), 1.0 + 2.0 * h
+
+
+def pow2(bits: Array, shift: int) -> Array:
+    """``2^(n - shift)`` from ``exp2_bits``' bits, exact for ``-126 <= n - shift <= 127``
+    (``inf`` at 128); outside, a meaningless number the caller must not select."""
+    return lax.bitcast_convert_type((bits - shift) << 23, jnp.float32)
 
 
 @jax.custom_jvp

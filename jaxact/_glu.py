@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math, _special
+from jaxact import _core, _expm1, _math, _special
 from jaxact._registry import Entry, Param, register
 
 Gate = Callable[[Array], tuple[Array, Array, ArrayLike, ArrayLike]]
@@ -68,12 +68,41 @@ def _sigmoid_gates(b: Array) -> tuple[Array, Array, Array, Array, Array, Array]:
     return sv, jnp.where(neg, q, r), q * r, k1, k2, neg
 
 
+def _glu_value(a: Array, b: Array) -> Array:
+    """``a sigmoid(b) = (a/2) / ((1 + e^-b)/2)``, one hand-reduced exponential.
+
+    Below b = -88, where ``(1 + e^-b)/2`` overflows, the denominator is ``e^-b / 2^127``
+    (the 1 is below its rounding) and ``a`` is scaled by ``2^-63`` before the division
+    and ``2^-64`` after: normal to b = -176.1, where a product with the largest float32
+    turns subnormal, and ``2^-63 a`` is subnormal only where the product is.
+    """
+    bits, q = _expm1.exp2_bits(jnp.clip(-0.5 * b, -9.0, 88.05))  # e^-b = 2^n q
+    deep = b < -88.0
+    den = jnp.where(deep, _expm1.pow2(bits, 127) * q, _expm1.pow2(bits, 1) * q + 0.5)
+    v = (a * jnp.where(deep, 2.0**-63, 0.5)) / den
+    # 0 at b = -inf, so that an infinite a meets 0 there (NaN, as inf * sigmoid(-inf))
+    return v * jnp.where(deep, jnp.where(b == -jnp.inf, 0.0, 2.0**-64), 1.0)
+
+
 def _glu_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
-    # Not a _product gate: sigmoid' is scaled on both sides of 0 (a e^-b for large b),
-    # the value only for b < 0.
-    sv, s, d, k1, k2, neg = _sigmoid_gates(b)
-    v1, v2 = jnp.where(neg, k1, 1.0), jnp.where(neg, k2, 1.0)
-    return ((a * sv) * v1) * v2, (s * v1) * v2, ((a * d) * k1) * k2
+    if b.dtype == jnp.float64:  # the reduction is float32's
+        sv, s, d, k1, k2, neg = _sigmoid_gates(b)
+        v1, v2 = jnp.where(neg, k1, 1.0), jnp.where(neg, k2, 1.0)
+        return ((a * sv) * v1) * v2, (s * v1) * v2, ((a * d) * k1) * k2
+    # Partials from e^|b| = 2^n q (one reduction): sigmoid(b) = (e^|b|/2 or 1/2) / d1,
+    # d1 = (1 + e^|b|)/2, and a sigmoid'(b) = (a/2) / d1 * sigmoid(|b|), which beyond
+    # |b| = 64 is a e^-|b| (sigmoid(|b|) = 1), scaled as the value's deep tail (not a
+    # _product gate: sigmoid' is small on both sides of 0).
+    bits, q = _expm1.exp2_bits(0.5 * jnp.minimum(jnp.abs(b), 176.1))
+    half_e = _expm1.pow2(bits, 1) * q  # finite to |b| = 88.7
+    d1 = half_e + 0.5
+    pos = b >= 0
+    da = jnp.where(jnp.abs(b) > 88.5, jnp.where(pos, 1.0, 0.0),
+                   jnp.where(pos, half_e, 0.5) / d1)
+    deep = jnp.abs(b) > 64.0
+    v = (a * jnp.where(deep, 2.0**-63, 0.5)) / jnp.where(deep, _expm1.pow2(bits, 127) * q, d1)
+    db = v * jnp.where(deep, jnp.where(jnp.isinf(b), 0.0, 2.0**-64), half_e / d1)
+    return _glu_value(a, b), da, db
 
 
 def _swiglu_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
