@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math
+from jaxact import _core, _expm1, _math
 from jaxact._learnable import _tp, _ts, opaque
 from jaxact._registry import Entry, Param, register
 
@@ -32,6 +32,15 @@ def _exp_tail(u: Array, ul: Array) -> tuple[Array, Array, Array, Array]:
     m, k = _math.exp_split(-jnp.abs(u))
     m = m * (1.0 - jnp.sign(u) * jnp.clip(ul, -0.5, 0.5))  # ul is large only where m = 0
     return m, k, 1.0 / (1.0 + m * k), u >= 0
+
+
+def _exp_expm1(v: Array) -> tuple[Array, Array]:
+    """``(e^v, expm1(v))`` for ``v <= 0``; float32: from one hand-reduced exponential, with
+    ``e^v`` down to v = -80 and ``expm1(v)`` above v = -0.34 only (garbage elsewhere)."""
+    if v.dtype == jnp.float64:
+        return jnp.exp(v), jnp.expm1(v)
+    scale, h = _expm1.exp2_parts(0.5 * jnp.maximum(v, -80.0))
+    return scale * (1.0 + 2.0 * h), 2.0 * h  # n = 0 above -0.34: scale = 1
 
 
 # --- ACON-C ------------------------------------------------------------------------------
@@ -61,12 +70,16 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # f = x (p_big + p_small e) / (1 + e), e = e^-|u|. Where p_big and p_small e cancel
     # (a zero of the gate, not of f) only the error of exp(-|u|) is amplified (by the
     # gate's own condition number): numerator, denominator and quotient are carried in
-    # double-float. In the far tails (k < 1) the small side is scaled by k last.
-    e0 = jnp.exp(-jnp.abs(u))
+    # double-float. Near u = 0 the gate is (p1 + p2) + p_small (e - 1), from e - 1 itself:
+    # with p2 = -p1 (an even ACON-C, f ~ x^2 at 0) p1 + p_small e would cancel to ~u,
+    # all of it rounding error. In the far tails (k < 1) the small side is scaled by k last.
+    e0, em1 = _exp_expm1(-jnp.abs(u))
     ed = e0 * (-jnp.sign(u) * ul)  # e = e0 + ed
-    q1, q1e = _tp(p_small, e0)
-    n, ne = _ts(p_big, q1)
-    n_lo = ne + (q1e + p_small * ed)
+    near = jnp.abs(u) < 0.34  # em1 is accurate there (and unused elsewhere)
+    s0, s0e = _ts(p1, p2)
+    q1, q1e = _tp(p_small, jnp.where(near, em1, e0))
+    n, ne = _ts(jnp.where(near, s0, p_big), q1)
+    n_lo = ne + (jnp.where(near, s0e, 0.0) + (q1e + p_small * ed))
     one = opaque(jnp.ones((), x.dtype))[0]
     den, dene = _ts(one, e0)
     den_lo = dene + ed
@@ -80,7 +93,15 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # The small side p_small sigmoid(-|u|) + d u sigmoid'(u) = m r^2 k (p_small (1 + e)
     # + d u): its terms cancel near the gate's stationary point (u ~ -1.28 for p2 = 0),
     # where the two rounded products of the sum cost 10-12 ulp; one bracket costs ~3.
-    dx = p_big * r + ((m * (p_small * (1.0 + m * k) + us * d)) * (r * r)) * k
+    # The bracket p_small (1 + e) + u d cancels by ~2x where f' has a minimum (x ~ -0.44
+    # for p1 = 0.25, p2 = 2, beta = 3): u d exactly, with u's low part
+    ud, ude = _tp(us, d)
+    b0, b0e = _ts(p_small, ud)
+    bracket = b0 + (b0e + (p_small * (m * k) + (ude + jnp.where(inside, ul, 0.0) * d)))
+    dx = p_big * r + ((m * bracket) * (r * r)) * k
+    # f' = (N + d u e r) r with the accurate gate N = n + n_lo: near u = 0 the form
+    # above cancels as N does (f' ~ x for p2 = -p1).
+    dx = jnp.where(near, (n + (n_lo + (d * us) * (m * r))) * r, dx)
     # df/dp1 = x (S + u D), df/dp2 = x (Sn - u D), df/dbeta = x^2 d^2 D.
     big_side = x * r + ((xs * us) * dm) * k
     small_p1 = ((xs * mr) * (1.0 + us * r)) * k

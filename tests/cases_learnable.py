@@ -374,6 +374,10 @@ CASES: tuple[Case, ...] = (
          **_acon_c(1.2, -0.3, 0.7)),
     Case("acon_c-steep", "acon_c", params={"p1": 0.25, "p2": 2.0, "beta": 3.0},
          **_acon_c(0.25, 2.0, 3.0)),
+    # p2 = -p1: x (p1 tanh(u/2)), an even function with a double zero at x = 0, where
+    # the gate's p1 + p2 e^-|u| cancels to ~u
+    Case("acon_c-even", "acon_c", params={"p1": 1.0, "p2": -1.0, "beta": 1.5},
+         **_acon_c(1.0, -1.0, 1.5)),
     *(Case(f"soft_exponential{'' if a == 0 else f'-a{a:g}'}", "soft_exponential",
            params={"alpha": a}, **_soft_exp(a))
       for a in (0.0, 0.5, 1.0, 2.5, 1e-3, -1e-3, -0.5, -1.5)),
