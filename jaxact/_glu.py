@@ -7,7 +7,9 @@ saved for the backward pass: two half-size arrays, one full-size residual in all
 (autodiff of ``a * jax.nn.gelu(b)`` saves several). The gates are jaxact's accurate
 elementwise kernels, returned as mantissas and scales in their negative tails: ``a``
 multiplies the mantissa first, so ``a g(b)`` is kept wherever it is a normal float32,
-even where ``g(b)`` alone is subnormal (e.g. glu(1e30, gate=-150) = 7.2e-36).
+even where ``g(b)`` alone is subnormal (e.g. glu(1e30, gate=-150) = 7.2e-36). glu and
+swiglu (float32) build theirs on one hand-reduced exponential (``_expm1.exp2_bits``),
+whose exact powers of 2 give the scales directly.
 """
 
 from __future__ import annotations
@@ -52,13 +54,8 @@ def _bilinear_parts(a: Array, b: Array) -> tuple[Array, Array, Array]:
 def _sigmoid_gates(b: Array) -> tuple[Array, Array, Array, Array, Array, Array]:
     """``(sv, s, d, k1, k2, neg)``: sigmoid(b) = (s k1) k2 where b < 0 (s alone elsewhere)
     and sigmoid'(b) = (d k1) k2, with s, d <= e^-6 wherever a scale is below 1; ``sv``
-    is ``s`` again, computed for the value.
-
-    The partials come from q = sigmoid(-|b|) / (k1 k2) alone, sigmoid(|b|) = 1 - q k1 k2
-    (within an ulp: q <= 1/2): XLA then writes q out once in a VJP and both halves of
-    the gradient read it. With e^-|b| and 1 / (1 + e^-|b|), as the value uses (one
-    loop for the forward pass), it wrote out both: GLU's VJP took 1.27-1.34x jax.nn's
-    time on a CPU, 0.99-1.18x since.
+    is ``s`` again, computed for the value. On XLA's exp: the float64 glu and swiglu
+    (float32 has the hand-reduced exponential below).
     """
     m, k1, k2 = _math.exp_split_deep(-jnp.abs(b))
     sv, _, _ = _math.sigmoid_scaled(b, m, k1 * k2)  # k1 k2 may flush: only 1 + e^-|b| uses it
