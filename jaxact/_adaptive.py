@@ -184,7 +184,9 @@ def _pelu_parts(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
     m = m * (1.0 + tln)
     em1 = _math.expm1(tn) + tln * (m * k)
     r = a / b
-    y = jnp.where(pos, a * t + a * tl, a * em1)
+    # x >= 0: x (a/b), not a (x/b): x/b overflows for b < 1 (pelu(2e38, a=b=0.5) was
+    # inf) and underflows for large b (a = b = 1e10 flushed |x| < 1e-28)
+    y = jnp.where(pos, x * r, a * em1)
     dx = jnp.where(pos, r, (r * m) * k)
     da = jnp.where(pos, t + tl, em1)
     db = jnp.where(pos, -(r * t), jnp.where(jnp.isinf(tn), 0.0, -(r * (tn * m)) * k))

@@ -99,7 +99,7 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     m = jnp.where(over, jnp.finfo(x.dtype).max, me * mscale)
     ml = mel * mscale
     zm = alpha * m
-    xs = jnp.where(zm == 0, 0.0, x)  # z = 0: f = 0, and x must not meet 0 * inf
+    xs = jnp.where((zm == 0) & ~jnp.isnan(x), 0.0, x)  # z = 0: f = 0 (x = +-inf too), NaN stays
     big = jnp.abs(zm) * k > 12.0  # e^{-z^2} = 0: every x z e^{-z^2} term vanishes
     # z and z^2 in double-float (where z matters at all: |v| < 100), to 2^-31: e^{-z^2}
     # for z^2 ~ 100 in the parameter derivatives.
@@ -108,7 +108,8 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     z1, z1e = _tp(alpha, e)
     half = ke >> 1  # floor(ke / 2) as a shift (vectorised; integer division is not)
     scale = _pow2(half, x.dtype) * _pow2(ke - half, x.dtype)  # 2^ke, exact (or 0: z^2 is)
-    scale = jnp.where(big, 0.0, scale)  # (inf from v = 100: no inf * 0 in f'')
+    # (inf from v = 100: no inf * 0 in f'', nor in z^2 for alpha = 0, where z1 = 0)
+    scale = jnp.where(big | (z1 == 0), 0.0, scale)
     z2 = _square(z1 * scale, (z1e + alpha * el) * scale)
     # f' = C z (1 + beta x + (P - 1) + beta x (e^{-z^2} - 1)) below z = 1, else erf(z) +
     # C beta x z e^{-z^2}.
@@ -217,7 +218,7 @@ def _pserf_parts(x: Array, gamma: Array, delta: Array) -> tuple[Array, ...]:
     v = jnp.where(delta == 0, 0.0, v)
     sp_m, sp_lo, sig_m, s1, ks = _softplus_pair(v, vl)
     zm = gamma * sp_m
-    xs = jnp.where(zm == 0, 0.0, x)
+    xs = jnp.where((zm == 0) & ~jnp.isnan(x), 0.0, x)  # z = 0: f = 0 (x = +-inf too), NaN stays
     big = jnp.abs(zm) * ks > 12.0
     z1, z1e = _tp(gamma, sp_m)
     z2 = _square(jnp.where(big, 0.0, z1 * ks), jnp.where(big, 0.0, (z1e + gamma * sp_lo) * ks))

@@ -222,8 +222,13 @@ register(Entry("soft_sign", soft_sign, "elementwise", r"\frac{x}{1+|x|}",
 def _squareplus_parts(x: Array, b: Array) -> tuple[Array, Array, Array]:
     a = jnp.abs(x)
     huge = a > 1e18  # x^2 would overflow; there sqrt(x^2 + b) == |x| in float32
-    safe = jnp.where(huge, 0.0, x)
-    s = jnp.where(huge, a, jnp.sqrt(safe * safe + b))
+    # x^2 underflows below |x| = 2^-63, which matters only where b is as tiny (b = 0:
+    # relu, squareplus(1e-20) was 0 and its derivative NaN for x < 0): scaled by 2^64.
+    tiny = (a < 2.0**-63) & (b < 2.0**-100)
+    safe = jnp.where(huge, 0.0, x) * jnp.where(tiny, 2.0**64, 1.0)
+    # (one factor opaque: XLA folds two constant factors into 2^128 = inf)
+    root = jnp.sqrt(safe * safe + jnp.where(tiny, (b * 2.0**64) * _core.opaque(2.0**64, x), b))
+    s = jnp.where(huge, a, root * jnp.where(tiny, 2.0**-64, 1.0))
     # q = (s - |x|)/2 = (b/4) / ((s + |x|)/2) never cancels: squareplus is q for x < 0 and
     # s - q for x >= 0 (where x + s would overflow for huge x). h avoids overflow too.
     h = jnp.where(huge, a, 0.5 * (s + a))

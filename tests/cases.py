@@ -122,6 +122,11 @@ def _hard_tanh(lo: float = -1.0, hi: float = 1.0) -> dict[str, Any]:
 
 def _squareplus(b_: float = 4.0) -> dict[str, Any]:
     b = _p(b_)
+    if b == 0:  # relu, with x^2 below the float32 range for |x| < 2^-63; f'(0) = 1/2,
+        # the documented convention (a subnormal x acts as 0 under DAZ)
+        return dict(formula="(x + |x|)/2; f' = [x > 0] (1/2 at 0)", f=lambda x: max(x, mp.mpf(0)),
+                    df=lambda x: mp.mpf(1) if x > 0 else mp.mpf(0.5) if x == 0 else mp.mpf(0),
+                    d2f=_zero, points=(0.0,))
 
     def f(x: mp.mpf) -> mp.mpf:  # for x < 0 the rationalised form avoids cancellation
         r = mp.sqrt(x * x + b)
@@ -203,6 +208,7 @@ _CORE: tuple[Case, ...] = (
     Case("squareplus", "squareplus", **_squareplus()),
     Case("squareplus-b0.25", "squareplus", params={"b": 0.25}, **_squareplus(0.25)),
     Case("squareplus-b16", "squareplus", params={"b": 16.0}, **_squareplus(16.0)),
+    Case("squareplus-b0", "squareplus", params={"b": 0.0}, kinks=(0.0,), **_squareplus(0.0)),
     Case("sparse_plus", "sparse_plus", "0 | (x+1)^2/4 | x at x<=-1|..|x>=1",
          lambda x: mp.mpf(0) if x <= -1 else x if x >= 1 else (x + 1) ** 2 / 4,
          lambda x: mp.mpf(0) if x <= -1 else mp.mpf(1) if x >= 1 else (x + 1) / 2,
