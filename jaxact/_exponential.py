@@ -149,13 +149,16 @@ def celu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
 
     Args:
       x: input array.
-      alpha: :math:`\alpha \ne 0` (default 1); differentiable.
+      alpha: :math:`\alpha > 0` (default 1), as in the paper; differentiable. (With
+        :math:`\alpha < 0` the formula grows as :math:`\alpha e^{x/\alpha}` for
+        :math:`x < 0`, which this kernel does not carry accurately; a traced
+        ``alpha`` is not checked.)
 
     Returns:
       Same shape and dtype as ``x``.
 
     Raises:
-      ValueError: if ``alpha`` is 0.
+      ValueError: if ``alpha`` is not positive.
 
     Examples:
       >>> ja.celu(jnp.array([-1.0, 0.0, 1.0]), alpha=2.0)
@@ -166,13 +169,13 @@ def celu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
     """
     arr = _core.as_array(x, "celu")
     _core.as_param(alpha, "celu", "alpha")
-    _core.check(lambda a: a != 0, "celu", "alpha", "non-zero", alpha)
+    _core.check(lambda a: a > 0, "celu", "alpha", "positive", alpha)
     return _core.apply(_celu, arr, alpha)
 
 
 register(Entry("celu", celu, "elementwise", r"\max(0,x)+\min(0,\alpha(e^{x/\alpha}-1))",
                r"\begin{cases}1&x>0\\ e^{x/\alpha}&x\le0\end{cases}",
-               params=(Param("alpha", 1.0, "non-zero scale"),), range=(-1.0, float("inf")),
+               params=(Param("alpha", 1.0, "positive scale"),), range=(-1.0, float("inf")),
                smooth=False, reference="Barron 2017, arXiv:1704.07483"))
 
 

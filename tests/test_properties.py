@@ -226,6 +226,7 @@ def test_bad_input_types(name, bad):
     ("call", "match"),
     [
         (lambda: ja.celu(1.0, alpha=0.0), "alpha"),
+        (lambda: ja.celu(1.0, alpha=-1.0), "alpha"),
         (lambda: ja.softplus(1.0, beta=0.0), "beta"),
         (lambda: ja.softplus(1.0, beta=-1.0), "beta"),
         (lambda: ja.squareplus(1.0, b=-1.0), "b must"),
