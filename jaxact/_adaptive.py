@@ -34,6 +34,36 @@ def _exp_tail(u: Array, ul: Array) -> tuple[Array, Array, Array, Array]:
     return m, k, 1.0 / (1.0 + m * k), u >= 0
 
 
+# f' = p2 + d silu'(u) around silu''s minimum c* at u* (tests/reference/fit_silu_slope.py)
+_U0 = (-2.399357318878174, 3.83627067890302e-08)  # argmin of silu', hi + lo
+_C0 = (-0.09983932226896286, 2.1400958782891166e-09)  # silu'(u0)
+_Q0 = (0.04576525837182999, 0.025431953370571136, 0.005621816497296095,
+       -0.000367315806215629, -0.0006438139243982732, -0.00019530051213223487,
+       -1.4371330507856328e-05, 1.096028063329868e-05, 4.748686023958726e-06,
+       5.177768116482184e-07, -1.3893667016873223e-07)
+
+
+def _slope_near_extremum(u: Array, ul: Array, p1: Array, p2: Array, d: Array, dl: Array
+                         ) -> Array:
+    """ACON-C's f' = p2 + d silu'(u) for |u| within 1 of |u*|: (b + s d c*) + s d w^2 Q(w).
+
+    silu' has its minimum c* at u* and its maximum 1 - c* at -u*, so there f' = b + s d
+    silu'(v) with (b, s, v) = (p2, 1, u), or (p1, -1, -u) for u > 0, and silu'(v) = c* +
+    w^2 Q(w), w = v - u*. When b + s d c* is small (p2 ~ 0.0998 d), f' has a near-double
+    zero whose terms cancel by orders of magnitude: the constant part is an exact
+    double-float and the rest is small, so f' keeps its relative accuracy.
+    """
+    neg = u <= 0
+    sgn = jnp.where(neg, 1.0, -1.0)
+    # exact first step (Sterbenz); opaque: XLA would fold the two constants into one
+    w = ((jnp.where(neg, u, -u) - _core.opaque(_U0[0], u)) - _U0[1]) + sgn * ul
+    c, ce = _tp(d, jnp.asarray(_C0[0], u.dtype))
+    b0, b0e = _ts(jnp.where(neg, p2, p1), sgn * c)
+    tail = (sgn * d) * ((w * w) * _math.polyval(_Q0, w))
+    rest = b0e + sgn * (ce + (d * _C0[1] + dl * _C0[0])) + tail
+    return b0 + rest
+
+
 def _exp_expm1(v: Array) -> tuple[Array, Array]:
     """``(e^v, expm1(v))`` for ``v <= 0``; float32: from one hand-reduced exponential, with
     ``e^v`` down to v = -80 and ``expm1(v)`` above v = -0.34 only (garbage elsewhere)."""
@@ -102,6 +132,10 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # f' = (N + d u e r) r with the accurate gate N = n + n_lo: near u = 0 the form
     # above cancels as N does (f' ~ x for p2 = -p1).
     dx = jnp.where(near, (n + (n_lo + (d * us) * (m * r))) * r, dx)
+    around = jnp.abs(jnp.abs(u) + _U0[0]) < 1.0  # |u| within 1 of |u*| = 2.4
+    # (u and ul replaced outside: no inf in the untaken branch's derivatives)
+    dx = jnp.where(around, _slope_near_extremum(jnp.where(around, u, _U0[0]),
+                                                jnp.where(around, ul, 0.0), p1, p2, d, dl), dx)
     # df/dp1 = x (S + u D), df/dp2 = x (Sn - u D), df/dbeta = x^2 d^2 D.
     big_side = x * r + ((xs * us) * dm) * k
     small_p1 = ((xs * mr) * (1.0 + us * r)) * k

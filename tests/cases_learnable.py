@@ -378,6 +378,10 @@ CASES: tuple[Case, ...] = (
     # the gate's p1 + p2 e^-|u| cancels to ~u
     Case("acon_c-even", "acon_c", params={"p1": 1.0, "p2": -1.0, "beta": 1.5},
          **_acon_c(1.0, -1.0, 1.5)),
+    # p2 ~ -c* d (c* = min silu' = -0.0998): f' has a near-double zero at u ~ -2.4,
+    # where its terms (~0.1) cancel to ~3e-5
+    Case("acon_c-tangent", "acon_c", params={"p1": 1.0, "p2": 0.0908, "beta": 1.0},
+         **_acon_c(1.0, 0.0908, 1.0)),
     *(Case(f"soft_exponential{'' if a == 0 else f'-a{a:g}'}", "soft_exponential",
            params={"alpha": a}, **_soft_exp(a))
       for a in (0.0, 0.5, 1.0, 2.5, 1e-3, -1e-3, -0.5, -1.5)),
