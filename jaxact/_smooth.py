@@ -10,11 +10,12 @@ of every branch (the "double where" done once, up front).
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _math
+from jaxact import _core, _expm1, _math
 from jaxact._registry import Entry, Param, register
 
 _INF = float("inf")
@@ -179,29 +180,94 @@ register(Entry("quick_gelu", quick_gelu, "elementwise", r"x\,\sigma(1.702\,x)",
 
 # ---- APTx --------------------------------------------------------------------------------
 
+_APTX_SMALL = 0.55  # |beta x| below which tanh is _math's polynomial (fitted to 0.55)
+# tanh a + a sech^2 a peaks at a0 (a0 tanh a0 = 1), where it equals a0: on [0.8, 1.8]
+# it is a0 + d^2 Q(d), d = a - a0 (Q: tests/reference/fit_aptx_peak.py, 2.5 units).
+_APTX_PEAK = ((0.8, 1.8), (1.199678659439087, -1.918135308014613e-08), (
+    -0.3661220669746399, 0.40691128373146057, -0.17989815771579742, -0.023509850725531578,
+    0.08241052180528641, -0.04996275529265404, 0.007306066807359457, 0.01096135564148426,
+    -0.009302417747676373, 0.002789653604850173))
+
+
+def _sigmoid_m2(a: Array, lo: Array) -> tuple[Array, Array, Array]:
+    """``(r, e, k)``: sigmoid(-2(a + lo)) = (r + e) k for 0 <= a <= 64, the pair within
+    1 ulp; k = 2^-64 beyond a = 30 (e^-61 beyond 30.5 in float64, to a = 381).
+
+    At a zero of the gate alpha +- 1 cancels against 2 sigmoid, each ulp of which is then
+    several of the gate (1 / (1 + e^{2a}) from XLA's exp, 2.4 ulp, left aptx(alpha=0.3,
+    beta=-0.7) 6 units off). So e^{2a} = 2^n (1 + 2h) is hand-reduced (``_expm1``),
+    (1 + e^{2a}) / 2^64 = (2^-64 + 2^(n-64)) + 2^(n-63) h is an exact pair d + l, and
+    1 / (d + l) = 1/d - l/d^2 is kept as a pair.
+    """
+    if a.dtype == jnp.float64:  # the reduction is float32's; float64 has bits to spare
+        q, k, _ = _math.sigmoid_pair(-2.0 * a, -2.0 * lo)
+        return q, jnp.zeros_like(q), k
+    bits, h = _expm1._reduce(a, _expm1._SHIFTER, lo)
+    p = _expm1.pow2(jax.lax.bitcast_convert_type(bits, jnp.int32), 64)
+    c = _core.opaque(2.0**-64, a)  # opaque: XLA would fold (p + c) - p to c
+    d0, b = p + c, (p + p) * h  # (b exact)
+    d = d0 + b  # |d0| > |b|: a fast two-sum
+    dl = (b - (d - d0)) + (c - (d0 - p))
+    far = a > 30.0
+    scale, r = jnp.where(far, 1.0, 2.0**-64), 1.0 / d
+    return r * scale, -((dl * r) * r) * scale, jnp.where(far, 2.0**-64, 1.0)
+
 
 def _aptx_parts(x: Array, alpha: Array, beta: Array, gamma: Array) -> tuple[Array, ...]:
-    bx = beta * x
-    t, sech2 = _math.tanh_parts(bx)
-    # For beta x < 0, alpha + tanh(beta x) = (alpha - 1) + 2 sigmoid(2 beta x): tanh is
-    # -1 + tiny there, and at alpha = 1 the sum would cancel to 0 in the tail. (Near 0
-    # the tanh form is kept: x sigmoid(2 beta x) would flush where x ~ 1e-38.)
-    # x sigmoid(2 beta x), its slope, and 4 gamma x^2 sigmoid'(2 beta x) = d/dbeta
-    _, ds, s, dbeta = _silu_lo_parts(x, beta + beta, 0.0, 1.0, 4.0 * gamma)
-    up = bx >= -(2.0**-20)
-    am1 = alpha - 1.0
-    lin = jnp.where(am1 == 0.0, 0.0, am1 * x)  # (alpha - 1) x, 0 * inf = nan at alpha = 1
-    g = alpha + t
-    xs = jnp.where(jnp.abs(bx) < 100.0, x, 0.0)  # sech^2 is 0 beyond
-    gate_x = jnp.where(up, x * g, lin + 2.0 * s)  # x (alpha + tanh(beta x))
-    dx = jnp.where(up, g + (beta * xs) * sech2, am1 + 2.0 * ds)
-    # x g may overflow (x > 1.7e38 / (alpha + 1)) and gamma x underflow: order by size.
-    y = jnp.where(up & (x > 1.0), (gamma * x) * g, gamma * gate_x)
-    # (gamma x^2 sech^2(beta x) = 4 gamma x^2 sigmoid'(2 beta x), from the tail-safe parts)
-    return y, gamma * dx, gamma * x, dbeta, gate_x
+    # alpha + tanh(v), v = beta x, cancels wherever it nears 0: alpha = 1 for v -> -inf,
+    # alpha = -1 for v -> +inf, alpha = 0 near v = 0, any alpha at a zero of the gate. So
+    # the cancelling sum is made exact and what is added to it kept to full relative
+    # precision: below |v| = 0.55 alpha + v (a two_sum pair) plus tanh(v) - v, a small
+    # polynomial term; beyond, alpha +- 1 (a pair) -+ 2 sigmoid(-2|v|) (= 1 - tanh|v|).
+    # Only the gate's zero then loses digits, within its conditioning; f' alike.
+    f64 = x.dtype == jnp.float64
+    top = 381.0 if f64 else 64.0  # |v| beyond which sigmoid(-2|v|) times any x is 0
+    v, err = _core.two_prod(beta, x)  # e^{-2|v|} turns err into 2|v| err: kept
+    a = jnp.abs(v)
+    # (exact only while the halves of the split are normal: not for tiny x or beta)
+    ok = (a < top) & (jnp.abs(x) > 2.0**-100) & (jnp.abs(beta) > 2.0**-100)
+    err, sgn = jnp.where(ok, err, 0.0), jnp.where(v >= 0, 1.0, -1.0)
+    small = a < _APTX_SMALL
+    vs = jnp.where(small, v, 0.0)  # the unused branch stays finite (0 * inf in reverse mode)
+    z = vs * vs  # tanh(v) - v (the polynomial is float32's)
+    tv = jnp.tanh(vs) - vs if f64 else vs * (z * _math.polyval(_math._TANH_P, z))
+    t = vs + tv
+    hi, lo = _core.two_sum(alpha, vs)
+    gate_small = hi + (lo + (err + tv))
+    hi, lo = _core.two_sum(alpha, vs + vs)  # tanh v + v sech^2 v = 2v + (tv - v t^2)
+    slope_small = hi + (lo + (2.0 * err + (tv - vs * (t * t))))
+    # sigmoid(-2|v|) = s k; at alpha = -+1 (hi = 0) the gate is -+2 s k itself, kept
+    # scaled until the end: normal as long as the result is, and 0 beyond |v| = top.
+    ac = jnp.minimum(a, top)
+    s, sl, k = _sigmoid_m2(ac, sgn * err)
+    sn = 1.0 - (s + sl) * k  # sigmoid(2|v|)
+    one = _core.opaque(1.0, x)  # (XLA would fold (alpha + 1) - alpha to 1)
+    (hp, lp), (hm, lm) = _core.two_sum(alpha, one), _core.two_sum(alpha, -one)
+    hi, lo = jnp.where(v >= 0, hp, hm), jnp.where(v >= 0, lp, lm)
+    tail = hi == 0.0
+    gone, kf = tail & (a > top), jnp.where(tail, k, 1.0)
+    ks = jnp.where(gone, 0.0, (sgn + sgn) * jnp.where(tail, 1.0, k))
+    s2, s2l = ks * s, ks * sl
+    gate = jnp.where(small, gate_small, (hi - s2) + (lo - s2l))
+    # gate + v sech^2 v = (alpha +- 1) +- 2 s (2|v| (1 - s) - 1)
+    slope = jnp.where(small, slope_small, (hi + (s2 + s2l) * ((ac + ac) * sn - 1.0)) + lo)
+    if not f64:  # at the peak f'' = 0 too, and at |alpha| ~ a0 the form above cancels
+        # (945 units at alpha = -1.2, beta = 1): there alpha -+ a0 is exact, plus d^2 Q(d)
+        (p_lo, p_hi), (head, low), q = _APTX_PEAK
+        d = (jnp.clip(a, p_lo, p_hi) - head) + (sgn * err - _core.opaque(low, x))
+        peak = (alpha + sgn * head) + sgn * (low + (d * d) * _math.polyval(q, d))
+        slope = jnp.where((a > p_lo) & (a < p_hi), peak, slope)
+    xm = jnp.where(gone, 0.0, x)  # x -> +-inf at a vanishing gate: 0, not inf * 0
+    # gamma x gate, x first times the factor that keeps it in range (the smaller one for
+    # |x| >= 1, the larger one below): neither overflows nor underflows alone
+    g_first = (jnp.abs(gamma) <= jnp.abs(gate)) == (jnp.abs(x) >= 1.0)
+    y = jnp.where(g_first, (gamma * xm) * gate, (xm * gate) * gamma) * kf
+    xd = jnp.where(a < top, x, 0.0)  # d/dbeta = gamma x^2 sech^2 v, sech^2 = 4 s (1 - s)
+    dbeta = ((4.0 * gamma * xd) * (xd * ((s + sl) * sn))) * k
+    return y, (gamma * slope) * kf, gamma * x, dbeta, (xm * gate) * kf
 
 
-_aptx = _math.elementwise(_aptx_parts, recompute=False)
+_aptx = _math.elementwise(_aptx_parts)
 
 
 def aptx(x: ArrayLike, *, alpha: ArrayLike = 1.0, beta: ArrayLike = 1.0,
@@ -213,9 +279,11 @@ def aptx(x: ArrayLike, *, alpha: ArrayLike = 1.0, beta: ArrayLike = 1.0,
         \qquad \mathrm{aptx}'(x) = \gamma\left(\alpha + \tanh(\beta x)
         + \beta x\,\mathrm{sech}^2(\beta x)\right)
 
-    With the defaults it equals :math:`x\,\sigma(2x)`. Where :math:`\beta x < 0` the
-    gate is computed as :math:`(\alpha - 1) + 2\sigma(2\beta x)`, so the tail keeps full
-    relative accuracy (no :math:`1 + \tanh` cancelling to 0).
+    With the defaults it equals :math:`x\,\sigma(2x)`. The gate keeps full relative
+    accuracy wherever it nears 0 (either tail at :math:`\alpha = \pm 1`, :math:`x \to 0` at
+    :math:`\alpha = 0`): it is :math:`(\alpha \pm 1) \mp 2\sigma(-2|\beta x|)` for
+    :math:`|\beta x| \ge 0.55`, and :math:`\alpha + \beta x` plus the small
+    :math:`\tanh(\beta x) - \beta x` below.
 
     Args:
       x: input array.

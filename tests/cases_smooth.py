@@ -46,14 +46,22 @@ def _scaled_silu(scale: float, slope: str, grads: bool = False) -> dict[str, Any
 
 
 def _aptx(alpha: float = 1.0, beta: float = 1.0, gamma: float = 0.5,
-          grads: tuple[str, ...] = ()) -> dict[str, Any]:
+          grads: tuple[str, ...] = (), roots: tuple[tuple[str, float], ...] = (),
+          points: tuple[float, ...] = ()) -> dict[str, Any]:
     a, b, g = _p(alpha), _p(beta), _p(gamma)
 
-    def f(x: mp.mpf) -> mp.mpf:  # alpha + tanh(bx) = (alpha - 1) + 2 sigmoid(2bx)
-        return g * x * ((a - 1) + 2 * sig(2 * b * x))
+    def gate(x: mp.mpf, b: mp.mpf = b) -> mp.mpf:
+        # alpha + tanh(bx) = (alpha - 1) + 2 sigmoid(2bx) = (alpha + 1) - 2 sigmoid(-2bx):
+        # the form whose sigmoid is small, so that alpha = -+1 does not cancel
+        if b * x < 0:
+            return (a - 1) + 2 * sig(2 * b * x)
+        return (a + 1) - 2 * sig(-2 * b * x)
+
+    def f(x: mp.mpf) -> mp.mpf:
+        return g * x * gate(x)
 
     def df(x: mp.mpf) -> mp.mpf:
-        return g * ((a - 1) + 2 * sig(2 * b * x) + 4 * b * x * _dsig(2 * b * x))
+        return g * (gate(x) + 4 * b * x * _dsig(2 * b * x))
 
     def d2f(x: mp.mpf) -> mp.mpf:
         return g * (8 * b * _dsig(2 * b * x) + 8 * b * b * x * _d2sig(2 * b * x))
@@ -61,13 +69,22 @@ def _aptx(alpha: float = 1.0, beta: float = 1.0, gamma: float = 0.5,
     dparams = {  # each with that parameter set to p, the others as given
         "alpha": lambda x, p: g * x,
         "beta": lambda x, p: 4 * g * x * x * _dsig(2 * p * x),
-        "gamma": lambda x, p: x * ((a - 1) + 2 * sig(2 * b * x)),
+        "gamma": lambda x, p: x * gate(x),
     }
     with mp.workprec(64):
-        root = float(mp.findroot(df, -0.64 / beta)) if alpha == 1 else None
+        if abs(alpha) == 1:  # f' = 0 where tanh(bx) + bx sech^2(bx) = -alpha
+            roots = (("df", float(mp.findroot(df, -0.64 * alpha / beta))), *roots)
     return dict(formula=f"g x ((a-1) + 2 sigmoid(2 b x)), a={float(a)} b={float(b)} g={float(g)}",
-                f=f, df=df, d2f=d2f, roots=(("df", root),) if root is not None else (),
+                f=f, df=df, d2f=d2f, roots=roots, points=points,
                 dparams={k: dparams[k] for k in grads})
+
+
+# |beta x| where jaxact's aptx kernel switches branches (_smooth._aptx_parts)
+_APTX_SWITCH = (0.55, 0.8, 1.8, 30.0, 64.0)
+
+
+def _aptx_points(beta: float) -> tuple[float, ...]:
+    return tuple(s * t / beta for t in _APTX_SWITCH for s in (1, -1))
 
 
 def _lisht() -> dict[str, Any]:
@@ -137,6 +154,15 @@ CASES: tuple[Case, ...] = (
     Case("aptx-b0.5", "aptx", params={"beta": 0.5}, **_aptx(beta=0.5, grads=("beta",))),
     Case("aptx-a2-b1.5-g0.25", "aptx", params={"alpha": 2.0, "beta": 1.5, "gamma": 0.25},
          **_aptx(2.0, 1.5, 0.25, grads=("alpha", "beta", "gamma"))),
+    # alpha + tanh cancels: in the tail x -> +inf (alpha = -1), near x = 0 (alpha = 0),
+    # and at the gate's zero x = atanh(0.3) / 0.7 (with a zero of f' near x = 0.22)
+    Case("aptx-a-1-b1-g1", "aptx", params={"alpha": -1.0, "beta": 1.0, "gamma": 1.0},
+         **_aptx(-1.0, 1.0, 1.0, grads=("alpha", "beta", "gamma"), points=_aptx_points(1.0))),
+    Case("aptx-a0-b1-g0.5", "aptx", params={"alpha": 0.0, "beta": 1.0, "gamma": 0.5},
+         **_aptx(0.0, 1.0, 0.5, grads=("gamma",), points=_aptx_points(1.0))),
+    Case("aptx-a0.3-b-0.7-g1.5", "aptx", params={"alpha": 0.3, "beta": -0.7, "gamma": 1.5},
+         **_aptx(0.3, -0.7, 1.5, grads=("alpha", "beta", "gamma"),
+                 roots=(("f", 0.442), ("df", 0.218)), points=_aptx_points(-0.7))),
     Case("lisht", "lisht", **_lisht()),
     Case("tanhexp", "tanhexp", **_tanhexp()),
     Case("smish", "smish", **_smish()),

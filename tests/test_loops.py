@@ -39,7 +39,7 @@ TRIG = {"gcu", "sine", "snake"}
 # value's intermediates (a log, e^x) with the gradient, written out once, because on CPU
 # computing them twice costs more (softplus's step 0.79x, srs 0.74x, tanhexp 0.71x of
 # the recomputing form's time). Up to five loops there, the count measured.
-SHARED = {"aptx": 5, "exponential": 2, "log_sigmoid": 3, "logish": 5, "soft_exponential": 3,
+SHARED = {"exponential": 2, "log_sigmoid": 3, "logish": 5, "soft_exponential": 3,
           "softplus": 3, "srs": 3, "tanh_shrink": 3, "tanhexp": 5}
 SINGLE = [n for n in ja.names(kind="elementwise") if n not in MULTI_LOOP | set(SHARED) | TRIG]
 GATED = [n for n in ja.names(kind="gated") if n not in MULTI_LOOP]
