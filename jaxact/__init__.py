@@ -14,7 +14,6 @@ from jaxact._bounded import gaussian as gaussian
 from jaxact._bounded import isrlu as isrlu
 from jaxact._bounded import isru as isru
 from jaxact._bounded import sinc as sinc
-from jaxact._bounded import srs as srs
 from jaxact._erfact import erfact as erfact
 from jaxact._erfact import pserf as pserf
 from jaxact._exponential import celu as celu
@@ -90,6 +89,7 @@ from jaxact._smooth import tanhexp as tanhexp
 from jaxact._sparse import entmax as entmax
 from jaxact._sparse import entmax15 as entmax15
 from jaxact._sparse import sparsemax as sparsemax
+from jaxact._srs import srs as srs
 from jaxact._torchlike import crelu as crelu
 from jaxact._torchlike import exponential as exponential
 from jaxact._torchlike import prelu as prelu

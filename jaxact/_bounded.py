@@ -1,9 +1,9 @@
-"""Saturating and bump-shaped activations: ISRU, ISRLU, Elliott, soft-root-sign, the
-Gaussian and the normalized sinc.
+"""Saturating and bump-shaped activations: ISRU, ISRLU, Elliott, the Gaussian and the
+normalized sinc (soft-root-sign is in ``_srs``).
 
 None of them is built on XLA's transcendental functions alone: x^2 is never formed where
 it overflows (ISRU), the tails are written so they do not cancel (Elliott), exp sees
-its argument in double-float where it amplifies rounding (SRS, Gaussian), and sinc
+its argument in double-float where it amplifies rounding (the Gaussian), and sinc
 reduces its argument exactly (x - round(x)) before fitted polynomials.
 """
 
@@ -181,89 +181,6 @@ def elliott(x: ArrayLike) -> Array:
 register(Entry("elliott", elliott, "elementwise", r"\frac{x}{2(1+|x|)}+\frac12",
                r"\frac{1}{2(1+|x|)^2}", range=(0.0, 1.0), smooth=False, source="paper",
                reference="Elliott 1993, ISR TR 93-8"))
-
-# ---- soft-root-sign ----------------------------------------------------------------------
-
-
-def _srs_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
-    # x >= 0: x / (x/alpha + E), E = e^{-x/beta} <= 1 (x capped: the limit alpha is
-    # reached long before 1e30, and inf/inf would be nan).
-    # x < 0: divided through by E: u / (1 + u/alpha), u = x w, w = e^{x/beta} = m k,
-    # with x/beta in double-float (e^q turns q's rounding into |q| ulp) and w kept
-    # normal by exp_split; x below -200 beta (-800 beta in float64) only feeds w = 0.
-    pos = x >= 0
-    xc = jnp.clip(x, -_math.far(x) * beta, 1e30)
-    q = xc / beta
-    p, err = _core.two_prod(q, beta)
-    q_lo = ((xc - p) - err) / beta
-    m, k = _math.exp_split(jnp.where(pos, -q, q))
-    m = m * (1.0 + jnp.where(pos, -q_lo, q_lo))
-    e = m * k  # E for x >= 0, w for x < 0
-    u_m = xc * m
-    den = jnp.where(pos, xc / alpha + e, 1.0 + (u_m * k) / alpha)
-    y = jnp.where(pos, xc, u_m) / den * jnp.where(pos, 1.0, k)
-    # f' = E (1 + x/beta)/D^2 = w (1 + x/beta)/(1 + u/alpha)^2; beta + x is exact near
-    # the minimum at x = -beta (Sterbenz).
-    lin = (beta + xc) / beta
-    # (E = m k too for x >= 0: k is applied last, so E/D^2 stays normal past E's flush.)
-    dy = jnp.where(pos, (m * (lin / den)) / den, (m * lin) / (den * den)) * k
-    # d/dalpha = (y/alpha)^2; d/dbeta = -(y/beta)^2 E = -(x/beta)^2 w/(1 + u/alpha)^2 (x < 0)
-    ya, yb, xb = y / alpha, y / beta, xc / beta
-    dbeta = -jnp.where(pos, (yb * yb) * m, (xb * xb) * (m / (den * den))) * k
-    return y, dy, ya * ya, dbeta
-
-
-_srs = _math.elementwise(_srs_parts, recompute=False)
-
-
-def srs(x: ArrayLike, *, alpha: ArrayLike = 5.0, beta: ArrayLike = 3.0) -> Array:
-    r"""Soft-root-sign, a bounded non-monotonic activation with a learnable shape.
-
-    .. math::
-        \mathrm{srs}(x) = \frac{x}{x/\alpha + e^{-x/\beta}},
-        \qquad \mathrm{srs}'(x) = \frac{(1 + x/\beta)\,e^{-x/\beta}}
-        {\left(x/\alpha + e^{-x/\beta}\right)^2}
-
-    Its minimum is :math:`-\beta/(e - \beta/\alpha)` at :math:`x = -\beta`, and it tends to
-    :math:`\alpha` as :math:`x \to \infty` and to 0 as :math:`x \to -\infty`. For
-    :math:`x < 0` it is computed as :math:`u/(1 + u/\alpha)`, :math:`u = x e^{x/\beta}`,
-    which neither overflows nor flushes early.
-
-    Args:
-      x: input array.
-      alpha: :math:`\alpha > 0`, the upper limit (default 5); differentiable.
-      beta: :math:`\beta > 0`, the width of the negative dip (default 3); must be below
-        :math:`e\,\alpha`, otherwise the denominator vanishes for some :math:`x < 0`;
-        differentiable.
-
-    Returns:
-      Same shape and dtype as ``x``.
-
-    Raises:
-      ValueError: if ``alpha`` or ``beta`` is not positive, or ``beta >= e * alpha``.
-
-    Examples:
-      >>> ja.srs(jnp.array([-3.0, 0.0, 1.0, 1e6]))
-      Array([-1.4162422,  0.       ,  1.0910703,  5.       ], dtype=float32)
-
-    References:
-      Zhou et al., Soft-Root-Sign Activation Function, arXiv:2003.00547.
-    """
-    arr = _core.as_array(x, "srs")
-    _core.as_param(alpha, "srs", "alpha")
-    _core.as_param(beta, "srs", "beta")
-    _core.check(lambda a: a > 0, "srs", "alpha", "positive", alpha)
-    _core.check(lambda b: b > 0, "srs", "beta", "positive", beta)
-    _core.check(lambda a, b: b < math.e * a, "srs", "beta", "below e * alpha", alpha, beta)
-    return _core.apply(_srs, arr, alpha, beta)
-
-
-register(Entry("srs", srs, "elementwise", r"\frac{x}{x/\alpha+e^{-x/\beta}}",
-               r"\frac{(1+x/\beta)e^{-x/\beta}}{(x/\alpha+e^{-x/\beta})^2}",
-               params=(Param("alpha", 5.0, "upper limit, > 0"),
-                       Param("beta", 3.0, "width of the dip, 0 < beta < e alpha")),
-               range=(-1.4162421447869216, 5.0), monotonic=False, source="paper",
-               reference="Zhou et al. 2020, arXiv:2003.00547"))
 
 # ---- Gaussian ----------------------------------------------------------------------------
 

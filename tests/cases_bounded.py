@@ -96,6 +96,10 @@ CASES: tuple[Case, ...] = (
     Case("elliott", "elliott", **_elliott()),
     Case("srs", "srs", **_srs()),
     Case("srs-a2-b1", "srs", params={"alpha": 2.0, "beta": 1.0}, **_srs(2.0, 1.0, grads=True)),
+    # beta/(e alpha) = 0.993 and 0.79: alpha + x e^{x/beta} cancels near x = -beta
+    Case("srs-a1-b2.7", "srs", params={"alpha": 1.0, "beta": 2.7}, **_srs(1.0, 2.7)),
+    Case("srs-a0.208-b0.447", "srs", params={"alpha": 0.208, "beta": 0.447},
+         **_srs(0.208, 0.447, grads=True)),
     Case("gaussian", "gaussian", **_gaussian()),
     Case("sinc", "sinc", **_sinc()),
 )

@@ -1,0 +1,176 @@
+"""Soft-root-sign, x / (x/alpha + e^{-x/beta}): bounded, non-monotonic, with a pole where
+beta = e alpha.
+
+Its own exponential (``_expm1``'s reduction with the low part of x/beta kept exact),
+the value as alpha U / V with V an exact sum and a compensated division, and near the
+pole (beta > e alpha / 2, -2 beta <= x <= -beta/2) the cancelling sum written as
+(e alpha - beta) + beta G(d), both terms >= 0.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax.numpy as jnp
+import numpy as np
+from jax import Array, lax
+from jax.typing import ArrayLike
+
+from jaxact import _core, _expm1, _math
+from jaxact._registry import Entry, Param, register
+
+# ---- soft-root-sign ----------------------------------------------------------------------
+
+
+# e = _E_HI + _E_LO; G(d) = 1 - (1 + d) e^{-d} = d^2 Q(-d), Q on [-1, 0.5] to 0.09 ulp
+# (tests/reference/fit_srs_gap.py)
+_E_HI, _E_LO = 2.7182817459106445, 8.254840366817007e-08
+_SRS_Q = (0.5, 0.3333333432674408, 0.12499994784593582, 0.03333316370844841, 0.006945106200873852,
+          0.0011919840471819043, 0.0001723549939924851, 1.7801739886635914e-05)
+
+
+def _srs_exp(z: Array, z_lo: Array, lim: float) -> tuple[Array, Array, Array, Array]:
+    """``(p, hh, k1, k2)``: e^{z + z_lo} = p (1 + hh) k1 k2 for -lim <= z <= 0 (0 below), p
+    normal, a power of 2 in float32 (k1 k2 = 2^-125 below z = -86.5, applied last)."""
+    if z.dtype == jnp.float64:  # XLA's exp, scaled as by exp_split
+        m, k = _math.exp_split(z)
+        return jnp.where(z < -lim, 0.0, m), z_lo, k, jnp.ones_like(z)
+    zc = jnp.maximum(z, -lim)
+    deep = zc < -86.5
+    # e^z = 2^n e^{s + s_lo}: s = z - n log 2 exact (15-bit log 2), s_lo = z_lo - n (log 2)_lo
+    # up to 3.6e-4 is added as s_lo e^s; expm1(s) from _expm1's polynomial in s/2
+    k = zc * (1.0 / math.log(2.0)) + _expm1._SHIFTER
+    n = k - _core.opaque(_expm1._SHIFTER, k)
+    s, s_lo = zc - n * (2.0 * _expm1._HALF_LN2_HI), z_lo - n * (2.0 * _expm1._HALF_LN2_LO)
+    h = 0.5 * s
+    e = (s * h) * (1.0 + h * _math.polyval(_expm1._H_P, h))
+    p = _expm1.pow2(lax.bitcast_convert_type(k, jnp.int32) + jnp.where(deep, 125, 0), 0)
+    return (jnp.where(z < -lim, 0.0, p), s + (e + s_lo * (1.0 + (s + e))),
+            jnp.where(deep, 2.0**-62, 1.0), jnp.where(deep, 2.0**-63, 1.0))
+
+
+def _srs_parts(x: Array, alpha: Array, beta: Array, near: bool = True) -> tuple[Array, ...]:
+    # y = alpha U/V: x >= 0: U = x, V = x + alpha E, E = e^{-x/beta}; x < 0 (divided through
+    # by E): U = u = x w, V = alpha + u, w = e^{x/beta} = p (1 + hh), so that V is an exact
+    # sum (x p is exact) and U/V a compensated division. V cancels by up to beta/(e alpha -
+    # beta) near u's minimum -beta/e at x = -beta: for beta > e alpha/2 (near) and -2 beta <=
+    # x <= -beta/2, e (alpha + u) = (e alpha - beta) + beta G(d), d = -1 - x/beta, both >= 0.
+    wide = x.dtype == jnp.float64
+    lim, tiny, low = (800.0, 2.0**-60, 2.0**-900) if wide else (173.0, 2.0**-30, 2.0**-90)
+    pos = x >= 0
+    xc = jnp.clip(x, jnp.maximum(-lim * beta, -jnp.finfo(x.dtype).max), 1e30)
+    xm = jnp.minimum(xc, _math.far(x) * beta)  # E = 0 beyond: keeps q and 1 + q finite
+    ib = 1.0 / beta
+    q = xm * ib
+    (qh, ql), (bh, bl) = _core.split(q), _core.split(beta)
+    # x - q beta exactly (qh bh is exact and within 2^-11 of x): e^q turns q's rounding
+    # error into |q|/2 ulp
+    q_lo = ((((xm - qh * bh) - qh * bl) - ql * bh) - ql * bl) * ib
+    lin = (1.0 + q) + q_lo  # 1 + x/beta, 1 + q exact near the minimum at x = -beta
+    sg = jnp.where(pos, -1.0, 1.0)
+    p, hh, k1, k2 = _srs_exp(q * sg, q_lo * sg, lim)
+    scale = k1 * k2
+    # u/k (alpha E/k for x >= 0) = s2 (1 + hh) = su + sl, s2 = x p exact, su - s2 exact;
+    # products that feed sums are exact or used once (XLA's CPU backend forms FMAs)
+    s2 = jnp.where(pos, alpha, xc) * p
+    su = s2 * (1.0 + hh)
+    sl = s2 * hh - (su - s2)
+    pa, pa_lo = _core.two_prod(alpha, jnp.full_like(alpha, _E_HI))
+    gap, gap_lo = _core.two_sum(pa, -beta)  # e alpha - beta, exact head near the pole
+    gap, gap_lo = _core.two_sum(gap, gap_lo + (pa_lo + alpha * _E_LO))
+    v = beta + xc  # exact in the window, where beta G = v l Q(l), l = 1 + x/beta = -d
+    win = (v >= -beta) & (v <= 0.5 * beta) & (gap < beta) & (near and not wide)
+    lw = jnp.clip(lin, -1.0, 0.5)
+    gam = jnp.where(win, (jnp.clip(v, -beta, 0.5 * beta) * lw) * _math.polyval(_SRS_Q, lw), 0.0)
+    uh = jnp.where(win, gam - beta, su)  # U = e u = beta G - beta there
+    ul = jnp.where(win, gam - (uh + beta), sl)
+    xv = jnp.minimum(xc, 2.0**126 * alpha)  # keeps V 2^-j finite (y = alpha, 1/D ~ 0 there)
+    vh, vl = _core.two_sum(jnp.where(win, gap, jnp.where(pos, xv, alpha)),
+                           jnp.where(win, gam, uh * scale))
+    vl = vl + jnp.where(win, gap_lo, ul * scale)
+    uh, ul = jnp.where(pos, xv, uh), jnp.where(pos, 0.0, ul)
+    # V 2^-j, alpha = c 2^j: U/V ~ y/c is never subnormal where y is normal
+    _, j = jnp.frexp(alpha)
+    sc = jnp.ldexp(jnp.ones_like(alpha), -jnp.minimum(j, 126))
+    c, vh, vl = alpha * sc, vh * sc, vl * sc
+    inv = 1.0 / vh
+    y0 = uh * inv
+    pq, pq_lo = _core.two_prod(y0, vh)
+    # U/V (below 2^-90 the residual's products are subnormal: y0 itself, 1 ulp)
+    qf = jnp.where(jnp.abs(y0) < low, y0, y0 + (((uh - pq) - pq_lo) + (ul - y0 * vl)) * inv)
+    ys = jnp.where(pos, 1.0, scale)
+    ya = (qf * sc) * ys  # y/alpha
+    # where the pair's low parts may be subnormal: y = u for |u| < 2^-30 alpha, and y = x
+    # (to half an ulp, so y(2^-126) stays normal) for 0 <= x < 2^-30 min(alpha, beta)
+    tail = jnp.where(pos, xc < tiny * jnp.minimum(alpha, beta), jnp.abs(s2 * scale) < tiny * alpha)
+    y = jnp.where(tail, jnp.where(pos, xc, (su * k1) * k2), (c * qf) * ys)
+    # 1/D = alpha/V, or 1 - y/alpha for x < 0 near the pole (>= 1: no cancellation); f' =
+    # w (1 + x/beta)/D^2 (E for x >= 0), d/dbeta = -(x/beta)^2 w/D^2, d/dalpha = (y/alpha)^2,
+    # the scale in halves: normal where p (...)/D is, whatever 1/D
+    r = c * (inv - inv * (vl * inv))
+    r = jnp.where(pos, r, 1.0 - ya) if near else r
+    q2 = q * (q + 2.0 * q_lo)
+    dy = (((p * (lin + lin * hh)) * r) * (r * k2)) * k1
+    dbeta = -(((p * (q2 + q2 * hh)) * r) * (r * k2)) * k1
+    return y, dy, ya * ya, dbeta
+
+
+_srs = _math.elementwise(_srs_parts, recompute=False)
+# known parameters with beta <= e alpha/2: V cancels at most 2-fold, 1/D = alpha/V suffices
+_srs_far = _math.elementwise(functools.partial(_srs_parts, near=False), recompute=False)
+
+
+def srs(x: ArrayLike, *, alpha: ArrayLike = 5.0, beta: ArrayLike = 3.0) -> Array:
+    r"""Soft-root-sign, a bounded non-monotonic activation with a learnable shape.
+
+    .. math::
+        \mathrm{srs}(x) = \frac{x}{x/\alpha + e^{-x/\beta}},
+        \qquad \mathrm{srs}'(x) = \frac{(1 + x/\beta)\,e^{-x/\beta}}
+        {\left(x/\alpha + e^{-x/\beta}\right)^2}
+
+    Its minimum is :math:`-\beta/(e - \beta/\alpha)` at :math:`x = -\beta`, and it tends to
+    :math:`\alpha` as :math:`x \to \infty` and to 0 as :math:`x \to -\infty`. For
+    :math:`x < 0` it is computed as :math:`u/(1 + u/\alpha)`, :math:`u = x e^{x/\beta}`,
+    which neither overflows nor flushes early; :math:`u` is carried in double-float and,
+    where :math:`1 + u/\alpha` cancels (:math:`\beta` near :math:`e\alpha`, :math:`x` near
+    :math:`-\beta`), that sum is formed from a series without cancellation.
+
+    Args:
+      x: input array.
+      alpha: :math:`\alpha > 0`, the upper limit (default 5); differentiable.
+      beta: :math:`\beta > 0`, the width of the negative dip (default 3); must be below
+        :math:`e\,\alpha`, otherwise the denominator vanishes for some :math:`x < 0`;
+        differentiable.
+
+    Returns:
+      Same shape and dtype as ``x``.
+
+    Raises:
+      ValueError: if ``alpha`` or ``beta`` is not positive, or ``beta >= e * alpha``.
+
+    Examples:
+      >>> ja.srs(jnp.array([-3.0, 0.0, 1.0, 1e6]))
+      Array([-1.4162421,  0.       ,  1.0910702,  5.       ], dtype=float32)
+
+    References:
+      Zhou et al., Soft-Root-Sign Activation Function, arXiv:2003.00547.
+    """
+    arr = _core.as_array(x, "srs")
+    _core.as_param(alpha, "srs", "alpha")
+    _core.as_param(beta, "srs", "beta")
+    _core.check(lambda a: a > 0, "srs", "alpha", "positive", alpha)
+    _core.check(lambda b: b > 0, "srs", "beta", "positive", beta)
+    _core.check(lambda a, b: b < math.e * a, "srs", "beta", "below e * alpha", alpha, beta)
+    known = [_core.concrete(p) for p in (alpha, beta)]  # None where traced
+    far = all(k is not None for k in known) and bool(np.all(2 * known[1] <= math.e * known[0]))
+    return _core.apply(_srs_far if far else _srs, arr, alpha, beta)
+
+
+register(Entry("srs", srs, "elementwise", r"\frac{x}{x/\alpha+e^{-x/\beta}}",
+               r"\frac{(1+x/\beta)e^{-x/\beta}}{(x/\alpha+e^{-x/\beta})^2}",
+               params=(Param("alpha", 5.0, "upper limit, > 0"),
+                       Param("beta", 3.0, "width of the dip, 0 < beta < e alpha")),
+               range=(-1.4162421447869216, 5.0), monotonic=False, source="paper",
+               reference="Zhou et al. 2020, arXiv:2003.00547"))
+
