@@ -162,8 +162,9 @@ def srs(x: ArrayLike, *, alpha: ArrayLike = 5.0, beta: ArrayLike = 3.0) -> Array
     _core.check(lambda a: a > 0, "srs", "alpha", "positive", alpha)
     _core.check(lambda b: b > 0, "srs", "beta", "positive", beta)
     _core.check(lambda a, b: b < math.e * a, "srs", "beta", "below e * alpha", alpha, beta)
-    known = [_core.concrete(p) for p in (alpha, beta)]  # None where traced
-    far = all(k is not None for k in known) and bool(np.all(2 * known[1] <= math.e * known[0]))
+    a_known, b_known = _core.concrete(alpha), _core.concrete(beta)  # None where traced
+    far = (a_known is not None and b_known is not None
+           and bool(np.all(2 * b_known <= math.e * a_known)))
     return _core.apply(_srs_far if far else _srs, arr, alpha, beta)
 
 
