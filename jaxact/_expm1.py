@@ -55,11 +55,18 @@ def exp2_parts(a: Array, *, shift: int = 0, lo: Array | None = None) -> tuple[Ar
     return pow2(lax.bitcast_convert_type(k, jnp.int32), 0), h
 
 
-def exp2_bits(a: Array) -> tuple[Array, Array]:
-    """``(bits, q)`` with ``e^{2a} = 2^n q``, ``q = 1 + 2h`` in [0.7, 1.42] and ``n``
+def exp2_reduce(a: Array, *, lo: Array | None = None) -> tuple[Array, Array]:
+    """``(bits, h)`` with ``e^{2(a + lo)} = 2^n (1 + 2h)`` (``exp2_parts``' h) and ``n``
     held in ``bits`` (int32) for :func:`pow2`: one reduction, several powers of 2."""
-    k, h = _reduce(a, _SHIFTER, None)
-    return lax.bitcast_convert_type(k, jnp.int32), 1.0 + 2.0 * h
+    k, h = _reduce(a, _SHIFTER, lo)
+    return lax.bitcast_convert_type(k, jnp.int32), h
+
+
+def exp2_bits(a: Array) -> tuple[Array, Array]:
+    """``(bits, q)`` with ``e^{2a} = 2^n q``, ``q = 1 + 2h`` in [0.7, 1.42] (see
+    :func:`exp2_reduce`)."""
+    bits, h = exp2_reduce(a)
+    return bits, 1.0 + 2.0 * h
 
 
 def pow2(bits: Array, shift: int) -> Array:

@@ -10,7 +10,6 @@ of every branch (the "double where" done once, up front).
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
@@ -202,8 +201,8 @@ def _sigmoid_m2(a: Array, lo: Array) -> tuple[Array, Array, Array]:
     if a.dtype == jnp.float64:  # the reduction is float32's; float64 has bits to spare
         q, k, _ = _math.sigmoid_pair(-2.0 * a, -2.0 * lo)
         return q, jnp.zeros_like(q), k
-    bits, h = _expm1._reduce(a, _expm1._SHIFTER, lo)
-    p = _expm1.pow2(jax.lax.bitcast_convert_type(bits, jnp.int32), 64)
+    bits, h = _expm1.exp2_reduce(a, lo=lo)
+    p = _expm1.pow2(bits, 64)
     c = _core.opaque(2.0**-64, a)  # opaque: XLA would fold (p + c) - p to c
     d0, b = p + c, (p + p) * h  # (b exact)
     d = d0 + b  # |d0| > |b|: a fast two-sum
