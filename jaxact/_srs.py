@@ -116,9 +116,9 @@ def _srs_parts(x: Array, alpha: Array, beta: Array, near: bool = True) -> tuple[
     return y, dy, ya * ya, dbeta
 
 
-_srs = _math.elementwise(_srs_parts, recompute=False)
+_srs = _math.elementwise(_srs_parts)
 # known parameters with beta <= e alpha/2: V cancels at most 2-fold, 1/D = alpha/V suffices
-_srs_far = _math.elementwise(functools.partial(_srs_parts, near=False), recompute=False)
+_srs_far = _math.elementwise(functools.partial(_srs_parts, near=False))
 
 
 def srs(x: ArrayLike, *, alpha: ArrayLike = 5.0, beta: ArrayLike = 3.0) -> Array:

@@ -37,10 +37,10 @@ MULTI_LOOP = {"acon_c", "erfact", "pserf", "rational", "smish", "geglu"}
 TRIG = {"gcu", "sine", "snake"}
 # Built with ``_math.elementwise(..., recompute=False)``: the training step shares the
 # value's intermediates (a log, e^x) with the gradient, written out once, because on CPU
-# computing them twice costs more (softplus's step 0.79x, srs 0.74x, tanhexp 0.71x of
-# the recomputing form's time). Up to five loops there, the count measured.
+# computing them twice costs more (softplus's step 0.79x, tanhexp 0.71x of the
+# recomputing form's time). Up to five loops there, the count measured.
 SHARED = {"exponential": 2, "log_sigmoid": 3, "logish": 5, "soft_exponential": 3,
-          "softplus": 3, "srs": 3, "tanh_shrink": 3, "tanhexp": 5}
+          "softplus": 3, "tanh_shrink": 3, "tanhexp": 5}
 SINGLE = [n for n in ja.names(kind="elementwise") if n not in MULTI_LOOP | set(SHARED) | TRIG]
 GATED = [n for n in ja.names(kind="gated") if n not in MULTI_LOOP]
 # softplus: 3 loops against jax.nn's 2, and faster (jax.nn's is logaddexp, whose value
