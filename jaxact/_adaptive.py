@@ -214,16 +214,18 @@ def _pelu_parts(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
     pos = x >= 0
     tn = jnp.where(pos, 0.0, t)  # the x < 0 branch sees no overflowing exp
     tln = jnp.where(pos, 0.0, tl)
-    m, k = _math.exp_split(tn)  # e^t = m k (1 + tl), m normal to t = -148
+    # e^t = m k (1 + tl), m normal to t = -203: a/b = 3e38 keeps (a/b) e^t normal to -174
+    m, k1, k2 = _math.exp_split_deep(tn)
+    k = k1 * k2  # only where a moderate factor meets it: it may flush
     m = m * (1.0 + tln)
     em1 = _math.expm1(tn) + tln * (m * k)
     r = a / b
     # x >= 0: x (a/b), not a (x/b): x/b overflows for b < 1 (pelu(2e38, a=b=0.5) was
     # inf) and underflows for large b (a = b = 1e10 flushed |x| < 1e-28)
     y = jnp.where(pos, x * r, a * em1)
-    dx = jnp.where(pos, r, (r * m) * k)
+    dx = jnp.where(pos, r, ((r * m) * k1) * k2)
     da = jnp.where(pos, t + tl, em1)
-    db = jnp.where(pos, -(r * t), jnp.where(jnp.isinf(tn), 0.0, -(r * (tn * m)) * k))
+    db = jnp.where(pos, -(r * t), jnp.where(jnp.isinf(tn), 0.0, -((r * (tn * m)) * k1) * k2))
     return y, dx, da, db
 
 
@@ -335,7 +337,11 @@ def _soft_exp_pos(x: Array, a: Array) -> tuple[Array, Array, Array]:
 def _soft_exp_neg(x: Array, b: Array) -> tuple[Array, Array, Array]:
     """alpha = -b < 0: log(1 + w)/b with w = b (x - b), 1/(1 + w), and the alpha-derivative."""
     d, dl = _ts(x, -b)
-    w, we = _tp(b, d)
+    # b below 2^-100 is scaled by 2^64 for the product: the split in _tp would flush
+    # its low half (alpha = -1e-35: 300 ulp near the edge of the domain)
+    up = jnp.where(b < 2.0**-100, 2.0**64, 1.0)
+    w, we = _tp(b * up, d)
+    w, we = w * (1.0 / up), we * (1.0 / up)
     wl = we + b * dl
     t, te = _ts(opaque(jnp.ones((), x.dtype))[0], w)
     tt = t + (te + wl)  # 1 + w, rounded once
@@ -361,7 +367,10 @@ def _soft_exp_neg(x: Array, b: Array) -> tuple[Array, Array, Array]:
     g_ser = (sb * sb) * (2.0 / (1.0 + ss) + 2.0 * ss * _math.polyval(_ATANH3, ss * ss))
     g_dir = (log - jnp.where(huge, 1.0, (w + wl) / tt_safe)) / (b * b)
     da = jnp.where(tt == 0, jnp.inf, dx + jnp.where(ser, g_ser, g_dir))
-    return log / b, dx, da
+    # |w| < 2^-20: log(1 + w)/b = (x - b)(1 - w/2), w^2/3 below float32's precision. w
+    # underflows there for a tiny b (alpha = -1e-20: every |x| < 1e-18 gave 0).
+    tiny = jnp.abs(w) < 2.0**-20
+    return jnp.where(tiny, d + (dl - 0.5 * (d * w)), log / b), dx, da
 
 
 def _soft_exp_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:

@@ -25,21 +25,22 @@ _INF = float("inf")
 
 def _isru_parts(x: Array, alpha: Array) -> tuple[Array, Array, Array]:
     # |x| <= 1: q = 1 + alpha x^2; beyond, q = alpha + 1/x^2 (that over x^2), so x^2 is
-    # never formed where it overflows: y = x / sqrt(q), or sign(x) / sqrt(q).
+    # never formed where it overflows: y = x / sqrt(q), or sign(x) / sqrt(q). alpha x
+    # first: x^2 underflows below |x| = 1e-19, where alpha = 3e38 still counts.
     small = jnp.abs(x) <= 1.0
     xs = jnp.where(small, x, 1.0)
     t = 1.0 / jnp.where(small, 1.0, x)  # 0 at +-inf
-    q = jnp.where(small, 1.0 + alpha * (xs * xs), alpha + t * t)
+    q = jnp.where(small, 1.0 + (alpha * xs) * xs, alpha + t * t)
     s = jnp.sqrt(q)
     y = jnp.where(small, x, jnp.sign(x)) / s
-    # (1 + alpha x^2)^(-3/2) = 1/(v sqrt v) with v = 1 + alpha x^2 formed directly while
-    # x^2 is finite (1/x rounded and cubed would cost 1.5 ulp); beyond, |t|^3/(q s),
-    # |t| applied one factor at a time so a normal result never passes a subnormal |t|^3.
-    moderate = jnp.abs(x) <= 1e18
-    xm = jnp.where(moderate, x, 0.0)
-    v = 1.0 + alpha * (xm * xm)
-    at = jnp.abs(t)
-    dy = jnp.where(moderate, 1.0 / (v * jnp.sqrt(v)), ((at / (q * s)) * at) * at)
+    # (1 + alpha x^2)^(-3/2) = 1/(v sqrt v), v formed directly (1/x rounded and cubed
+    # would cost 1.5 ulp, and |t|^3/(q s) underflowed for alpha < 1e-28: f' was inf).
+    # Beyond alpha x^2 = 2^84 f' is subnormal: 0, with x kept finite there for the
+    # second derivative.
+    flat = (alpha * x) * x > 2.0**84
+    xf = jnp.where(flat, 0.0, x)
+    v = 1.0 + (alpha * xf) * xf
+    dy = jnp.where(flat, 0.0, 1.0 / (v * jnp.sqrt(v)))
     return y, dy, -0.5 * (y * y) * y
 
 

@@ -134,17 +134,6 @@ def exp_split_deep(x: Array) -> tuple[Array, Array, Array]:
     return m, jnp.where(one, _E58, 1.0), jnp.where(two, _E58, 1.0)
 
 
-def exp_scaled(a: Array, x: Array) -> tuple[Array, Array]:
-    """``(p, exp(-|a*x|))`` with the product's rounding error folded back in.
-
-    ``exp(a*x)`` amplifies the relative rounding error of ``a*x`` by ``|a*x|`` (up to
-    ~100 before underflow); ``two_prod`` recovers the lost low part.
-    """
-    p, err = _core.two_prod(a, x)
-    err = jnp.where(jnp.isfinite(err), err, 0.0)  # huge factors: the tail underflows anyway
-    return p, jnp.exp(-jnp.abs(p)) * (1.0 - jnp.sign(p) * err)
-
-
 def sigmoid_from(p: Array, e: Array) -> tuple[Array, Array, Array]:
     """``(sigmoid(p), sigmoid(-p), sigmoid'(p))`` from ``e = exp(-|p|)``; no cancellation."""
     r = 1.0 / (1.0 + e)
@@ -293,16 +282,29 @@ expm1.defjvps(lambda g, _, x: jnp.exp(x) * g)
 def softplus_beta_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
     """softplus(beta x) / beta with its partials in x and beta.
 
-    max(x, 0) is taken on x itself (no overflow of beta*x) and exp(-|beta x|) carries
-    the product's rounding error, which the tail e^{beta x}/beta would amplify.
+    max(x, 0) is taken on x itself (no overflow of beta*x), and exp(-|beta x|) carries
+    the product's rounding error, which the tail e^{beta x}/beta would amplify. Where
+    e^{-|beta x|} is flushed (|beta x| > 87) the tail and the beta-partial are not, for
+    beta < 1: both are divided by beta before ``exp_split_deep``'s scales are applied
+    (beta = 1e-20 lost every value below 1e-22, and beta = 1 its partial beyond 87).
     """
-    p, e = exp_scaled(beta, x)
+    p, err = _core.two_prod(beta, x)
+    err = jnp.where(jnp.isfinite(err), err, 0.0)  # huge factors: the tail underflows anyway
+    m, k1, k2 = exp_split_deep(-jnp.abs(p))
+    m = m * (1.0 - jnp.sign(p) * err)
+    e = (m * k1) * k2
     sig, sig_neg, _ = sigmoid_from(p, e)
-    tail = jnp.log1p(e) / beta
+    deep = k1 < 1.0  # e < e^-64: log1p(e) = e and sigmoid(-|p|) = e
+    tail = ((jnp.where(deep, m, jnp.log1p(e)) / beta) * k1) * k2
     y = jnp.maximum(x, 0.0) + tail
     xs = jnp.where(jnp.isfinite(x), x, 0.0)
-    # d/dbeta = (x sigmoid(p) - y) / beta, written without cancelling x - x.
-    dbeta = (jnp.where(p >= 0, -xs * sig_neg, xs * sig) - tail) / beta
+    # d/dbeta = (x sigmoid(p) - y) / beta, written without cancelling x - x; deep, it is
+    # -(|p| + 1) e / beta^2 (|p| capped: m = 0 there, x = +-inf), both divisions before
+    # the scales unless beta^2 would overflow the quotient
+    lin = jnp.minimum(jnp.abs(p), 300.0) + 1.0
+    early = jnp.where(beta < 2.0**-50, k1, 1.0)
+    dbeta = jnp.where(deep, -(((((lin * m) / beta) * early) / beta) * (k1 / early)) * k2,
+                      (jnp.where(p >= 0, -xs * sig_neg, xs * sig) - tail) / beta)
     return y, sig, dbeta
 
 

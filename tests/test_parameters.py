@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import mpmath as mp
 import numpy as np
 import pytest
 
@@ -51,3 +52,65 @@ def test_erfact_with_alpha0_has_a_finite_derivative():
     # x = 88.7 / beta
     x = np.array([1.0, 88.0, 89.0, 200.0, 1e30], np.float32)
     np.testing.assert_array_equal(_grad(lambda v: ja.erfact(v, alpha=0.0, beta=0.75), x), 0.0)
+
+
+def _ulps(got, ref) -> np.ndarray:
+    """|got - ref| in float32 ulps of ref (mpmath values); 0 where ref is flushed to 0."""
+    ref = np.array([float(r) for r in ref])
+    err = np.abs(np.asarray(got, np.float64) - ref) / np.spacing(np.abs(ref).astype(np.float32))
+    return np.where((np.abs(ref) < 2.0**-126) & (np.asarray(got) == 0), 0.0, err)
+
+
+def _mp(v: float) -> mp.mpf:
+    return mp.mpf(float(np.float32(v)))
+
+
+@pytest.mark.parametrize(("beta", "x"), [(1e-20, [-5e21, -1e22, -1.2e22, -1.24e22]),
+                                         (1e-6, [-8.87e7, -9.84e7]), (0.0743, [-1182.57])])
+def test_softplus_small_beta_divides_before_the_tail_underflows(beta, x):
+    # e^{beta x} was flushed before the division by beta: 0 where the value is normal
+    with mp.workprec(200):
+        ref = [mp.log1p(mp.exp(_mp(beta) * _mp(v))) / _mp(beta) for v in x]
+    assert _ulps(ja.softplus(jnp.array(x, jnp.float32), beta=beta), ref).max() <= 4
+
+
+@pytest.mark.parametrize(("alpha", "x"), [(-1e-20, [3.226545e-21, -4.2e-19, 1e-19, 3e-10]),
+                                          (-1e-35, [-9.998869e34, -9.99e34, 1e-30])])
+def test_soft_exponential_tiny_negative_alpha(alpha, x):
+    # alpha (x + alpha) underflowed: f was 0 where it is x + alpha; a product with
+    # alpha < 2^-114 lost its low part (300 ulp near the edge of the domain, x = 1/alpha)
+    with mp.workprec(200):
+        a = _mp(alpha)
+        ref = [-mp.log1p(-a * (_mp(v) + a)) / a for v in x]
+        dref = [1 / (1 - a * (_mp(v) + a)) for v in x]
+    f = lambda v: ja.soft_exponential(v, alpha=alpha)
+    assert _ulps(f(jnp.array(x, jnp.float32)), ref).max() <= 4
+    assert _ulps(_grad(f, x), dref).max() <= 8
+
+
+def test_isru_tiny_alpha_keeps_a_finite_derivative():
+    # |t|^3 / (q s) with q s = alpha^(3/2): 0 for alpha < 1e-28, f' inf or NaN at |x| > 1e18
+    x = [1e18, 4e18, -1e20, 1e30, 3e38]
+    with mp.workprec(200):
+        ref = [(1 + _mp(1e-30) * _mp(v) ** 2) ** -1.5 for v in x]
+    df = _grad(lambda v: ja.isru(v, alpha=1e-30), x)
+    assert _ulps(df, ref).max() <= 8
+    assert float(jax.grad(lambda v: ja.isru(v, alpha=1e-30))(jnp.float32(np.inf))) == 0
+
+
+def test_isru_huge_alpha_near_zero():
+    # x^2 underflowed below |x| = 1e-19 before alpha = 3e38 multiplied it: f was x
+    x = [1e-19, -3e-20, 1e-25]
+    with mp.workprec(200):
+        ref = [_mp(v) / mp.sqrt(1 + _mp(3e38) * _mp(v) ** 2) for v in x]
+    assert _ulps(ja.isru(jnp.array(x, jnp.float32), alpha=3e38), ref).max() <= 4
+
+
+@pytest.mark.parametrize(("name", "params"), [("elu", {"alpha": 3e38}),
+                                              ("pelu", {"a": 3e38, "b": 1.0})])
+def test_a_huge_scale_keeps_the_tail_slope(name, params):
+    # alpha e^x is normal down to x = -174 for alpha = 3e38; e^x was normal only to -148
+    x = [-150.0, -160.0, -170.0, -174.0]
+    with mp.workprec(200):
+        ref = [_mp(3e38) * mp.exp(_mp(v)) for v in x]
+    assert _ulps(_grad(lambda v: ja.get(name)(v, **params), x), ref).max() <= 8
