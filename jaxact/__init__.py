@@ -8,7 +8,7 @@ through the registry (``ja.get("gelu")``).
 
 from jaxact._adaptive import acon_c as acon_c
 from jaxact._adaptive import pelu as pelu
-from jaxact._adaptive import soft_exponential as soft_exponential
+from jaxact._apl import apl as apl
 from jaxact._bounded import elliott as elliott
 from jaxact._bounded import gaussian as gaussian
 from jaxact._bounded import isrlu as isrlu
@@ -58,7 +58,6 @@ from jaxact._piecewise import relu as relu
 from jaxact._piecewise import relu6 as relu6
 from jaxact._piecewise import sparse_plus as sparse_plus
 from jaxact._piecewise import sparse_sigmoid as sparse_sigmoid
-from jaxact._rational import apl as apl
 from jaxact._rational import rational as rational
 from jaxact._registry import Entry as Entry
 from jaxact._registry import Kink as Kink
@@ -86,6 +85,7 @@ from jaxact._smooth import e_swish as e_swish
 from jaxact._smooth import lisht as lisht
 from jaxact._smooth import quick_gelu as quick_gelu
 from jaxact._smooth import tanhexp as tanhexp
+from jaxact._soft_exponential import soft_exponential as soft_exponential
 from jaxact._sparse import entmax as entmax
 from jaxact._sparse import entmax15 as entmax15
 from jaxact._sparse import sparsemax as sparsemax

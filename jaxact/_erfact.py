@@ -101,6 +101,10 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     zm = alpha * m
     xs = jnp.where((zm == 0) & ~jnp.isnan(x), 0.0, x)  # z = 0: f = 0 (x = +-inf too), NaN stays
     big = jnp.abs(zm) * k > 12.0  # e^{-z^2} = 0: every x z e^{-z^2} term vanishes
+    # There z = 13 sign(alpha) stands in (m = 13/|alpha| over k, a multiplication): alpha
+    # e^v may overflow (alpha = 10 from v = 87), and inf - inf in its exact products was
+    # NaN in f''.
+    m = jnp.where(big, (13.0 / jnp.abs(alpha)) * jnp.where(deep, 1.0 / _DEEP, 1.0), m)
     # z and z^2 in double-float (where z matters at all: |v| < 100), to 2^-31: e^{-z^2}
     # for z^2 ~ 100 in the parameter derivatives.
     vc = jnp.clip(v, -100.0, 100.0)

@@ -1,5 +1,6 @@
 """Learnable activations, periodic (snake, sine) and piecewise (star_relu, srelu), and
-the double-float helpers that jaxact/_adaptive.py, _erfact.py and _rational.py share.
+the double-float helpers that jaxact/_adaptive.py, _soft_exponential.py, _erfact.py,
+_rational.py and _apl.py share.
 
 Every parameter is an argument (a scalar, or an array broadcastable to ``x`` for one
 value per channel) and every one is differentiable: the ``custom_jvp`` rules carry the
@@ -243,7 +244,8 @@ def _star_relu_parts(x: Array, s: Array, b: Array) -> tuple[Array, ...]:
     q, qe = _tp(sx, xp)
     y, ye = _ts(q, b)
     y = jnp.where(jnp.isfinite(y), y + (ye + (qe + sxe * xp)), y)
-    return y, s * (2.0 * xp), xp * xp, jnp.ones_like(y)  # 2 s x: s x alone may be subnormal
+    # 2 s x: s x alone may be subnormal; d/db is NaN at NaN x, as every parameter partial
+    return y, s * (2.0 * xp), xp * xp, jnp.where(jnp.isnan(x), x, 1.0)
 
 
 _star_relu = _math.elementwise(_star_relu_parts)
@@ -307,7 +309,7 @@ def _srelu_parts(x: Array, tl: Array, al: Array, tr: Array, ar: Array) -> tuple[
     left = left & ~right
     y = jnp.where(right, _line(x, tr, ar), jnp.where(left, _line(x, tl, al), x))
     dx = jnp.where(right, ar, jnp.where(left, al, 1.0))
-    zero = jnp.zeros_like(y)
+    zero = jnp.where(jnp.isnan(x), x, 0.0)  # NaN x is on no piece: NaN parameter partials
     return (y, dx, jnp.where(left, 1.0 - al, zero), jnp.where(left, x - tl, zero),
             jnp.where(right, 1.0 - ar, zero), jnp.where(right, x - tr, zero))
 

@@ -267,11 +267,13 @@ register(Entry("leaky_relu", leaky_relu, "elementwise",
 
 
 def _hard_tanh_parts(x: Array, lo: Array, hi: Array) -> tuple[Array, ...]:
+    # The bound partials are NaN at NaN x (not masks, which can only say 0 there).
+    nan = jnp.where(jnp.isnan(x), x, 0.0)
     return (
         jnp.clip(x, lo, hi),
         (x >= lo) & (x <= hi),
-        x < lo,
-        x > hi,
+        jnp.where(x < lo, 1.0, nan),
+        jnp.where(x > hi, 1.0, nan),
     )
 
 
@@ -286,8 +288,9 @@ def hard_tanh(x: ArrayLike, *, min_val: ArrayLike = -1.0, max_val: ArrayLike = 1
         \qquad \mathrm{hard\_tanh}'(x) = [a \le x \le b]
 
     Convention: the derivative at the kinks :math:`x = a` and :math:`x = b` is 1
-    (the closed interval, as ``jax.nn``). Integer inputs stay integer when both
-    bounds are whole numbers.
+    (the closed interval, as ``jax.nn``). The derivatives in the bounds,
+    :math:`[x < a]` and :math:`[x > b]`, are NaN at a NaN input. Integer inputs stay
+    integer when both bounds are whole numbers.
 
     Args:
       x: input array.

@@ -62,7 +62,9 @@ register(Entry("threshold", threshold, "elementwise",
 
 def _hard_shrink_parts(x: Array, lambd: Array) -> tuple[Array, ...]:
     inside = jnp.abs(x) <= lambd  # NaN is not inside: it passes through
-    return jnp.where(inside, 0.0, x), jnp.where(inside, 0.0, 1.0), jnp.zeros_like(x)
+    # d/dlambd is 0 at every number x, NaN at NaN as for the other parameter partials.
+    return (jnp.where(inside, 0.0, x), jnp.where(inside, 0.0, 1.0),
+            jnp.where(jnp.isnan(x), x, 0.0))
 
 
 _hard_shrink = _math.elementwise(_hard_shrink_parts)
@@ -81,7 +83,8 @@ def hard_shrink(x: ArrayLike, *, lambd: ArrayLike = 0.5) -> Array:
         \qquad f'(x) = [|x| > \lambda]
 
     Convention: :math:`f'(\pm\lambda) = 0` (the closed dead zone, as torch). The jumps
-    contribute nothing to the (zero) derivative in :math:`\lambda`.
+    contribute nothing to the derivative in :math:`\lambda`: 0 at every number, NaN at
+    a NaN input (as every parameter derivative), so NaN data shows in its gradient too.
 
     Args:
       x: input array.
@@ -112,10 +115,12 @@ register(Entry("hard_shrink", hard_shrink, "elementwise",
 
 def _soft_shrink_parts(x: Array, lambd: Array) -> tuple[Array, ...]:
     up, down = x > lambd, x < -lambd
-    # x - lambd is exact near the kink (Sterbenz); NaN is in neither piece: kept explicitly.
-    y = jnp.where(up, x - lambd, jnp.where(down, x + lambd, jnp.where(jnp.isnan(x), x, 0.0)))
+    # x - lambd is exact near the kink (Sterbenz); NaN is in neither piece: kept explicitly,
+    # in the value and in d/dlambd.
+    mid = jnp.where(jnp.isnan(x), x, 0.0)
+    y = jnp.where(up, x - lambd, jnp.where(down, x + lambd, mid))
     return (y, jnp.where(up | down, 1.0, 0.0),
-            jnp.where(up, -1.0, jnp.where(down, 1.0, 0.0)))
+            jnp.where(up, -1.0, jnp.where(down, 1.0, mid)))
 
 
 _soft_shrink = _math.elementwise(_soft_shrink_parts)
@@ -130,7 +135,7 @@ def soft_shrink(x: ArrayLike, *, lambd: ArrayLike = 0.5) -> Array:
         \qquad \partial_\lambda f = -\mathrm{sign}(x)\,[|x| > \lambda]
 
     Convention: :math:`f'(\pm\lambda) = 0` (the closed dead zone, as torch). NaN in
-    gives NaN out (torch returns 0).
+    gives NaN out (torch returns 0), and a NaN :math:`\partial_\lambda f`.
 
     Args:
       x: input array.

@@ -1,4 +1,4 @@
-"""Accuracy cases of the learnable activations (jaxact/_learnable.py, jaxact/_rational.py).
+"""Accuracy cases of the learnable activations (jaxact/_learnable.py, _rational.py, _apl.py).
 
 Every case also checks the derivatives in each parameter (``dparams``): each reference
 ``g(x, p)`` is df/dp at x with that parameter set to p, written so that mpmath does not

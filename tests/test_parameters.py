@@ -114,3 +114,12 @@ def test_a_huge_scale_keeps_the_tail_slope(name, params):
     with mp.workprec(200):
         ref = [_mp(3e38) * mp.exp(_mp(v)) for v in x]
     assert _ulps(_grad(lambda v: ja.get(name)(v, **params), x), ref).max() <= 8
+
+
+def test_erfact_second_derivative_where_the_gate_overflows():
+    # alpha e^{beta x} overflowed for alpha = 10 at beta x = 87-88 (z = inf, far past
+    # erf's saturation): inf - inf in its exact products made f'' NaN, where it is 0
+    x = np.array([87.0, 87.5, 88.0], np.float32)
+    f = lambda v: ja.erfact(v, alpha=10.0, beta=1.0)
+    np.testing.assert_array_equal(np.asarray(jax.vmap(jax.hessian(f))(jnp.asarray(x))), 0.0)
+    np.testing.assert_array_equal(_grad(f, x), 1.0)
