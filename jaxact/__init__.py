@@ -14,6 +14,7 @@ from jaxact._bounded import gaussian as gaussian
 from jaxact._bounded import isrlu as isrlu
 from jaxact._bounded import isru as isru
 from jaxact._bounded import sinc as sinc
+from jaxact._entmax import entmax as entmax
 from jaxact._erfact import erfact as erfact
 from jaxact._erfact import pserf as pserf
 from jaxact._exponential import celu as celu
@@ -86,7 +87,6 @@ from jaxact._smooth import lisht as lisht
 from jaxact._smooth import quick_gelu as quick_gelu
 from jaxact._smooth import tanhexp as tanhexp
 from jaxact._soft_exponential import soft_exponential as soft_exponential
-from jaxact._sparse import entmax as entmax
 from jaxact._sparse import entmax15 as entmax15
 from jaxact._sparse import sparsemax as sparsemax
 from jaxact._srs import srs as srs

@@ -23,8 +23,8 @@ from jax.test_util import check_grads
 from test_accuracy import DERIV_ULP, TINY, VALUE_ULP, check, quiet, ulp_error, unit
 
 import jaxact as ja
+from jaxact import entmax, entmax15, sparsemax
 from jaxact._gumbel import gumbel_softmax
-from jaxact._sparse import entmax, entmax15, sparsemax
 
 # --- the reference -----------------------------------------------------------------------
 
