@@ -228,8 +228,14 @@ def _pelu_parts(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
     em1 = _math.expm1(tn) + tln * (m * k)
     r = a / b
     # x >= 0: x (a/b), not a (x/b): x/b overflows for b < 1 (pelu(2e38, a=b=0.5) was
-    # inf) and underflows for large b (a = b = 1e10 flushed |x| < 1e-28)
-    y = jnp.where(pos, x * r, a * em1)
+    # inf) and underflows for large b (a = b = 1e10 flushed |x| < 1e-28). So does x < 0
+    # where |t| < 2^-25: there a expm1(t) = x (a/b) (1 + t/2) is x (a/b) to 2^-26. Where
+    # a/b is beyond 2^+-100 (b = 3e38 flushed it) it is formed as a/b 2^-+126 from a and
+    # b scaled by 2^-+63 and 2^+-63, and x is scaled by 2^+-63 before and after it.
+    big, small = jnp.abs(a) > jnp.abs(b) * 2.0**100, jnp.abs(a) * 2.0**100 < jnp.abs(b)
+    up = jnp.where(big, 2.0**63, jnp.where(small, 2.0**-63, 1.0))
+    lin = ((x * up) * ((a * (1.0 / up)) / (b * up))) * up
+    y = jnp.where(pos | (jnp.abs(t) < 2.0**-25), lin, a * em1)
     dx = jnp.where(pos, r, ((r * m) * k1) * k2)
     da = jnp.where(pos, t + tl, em1)
     db = jnp.where(pos, -(r * t), jnp.where(jnp.isinf(tn), 0.0, -((r * (tn * m)) * k1) * k2))

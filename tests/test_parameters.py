@@ -123,3 +123,13 @@ def test_erfact_second_derivative_where_the_gate_overflows():
     f = lambda v: ja.erfact(v, alpha=10.0, beta=1.0)
     np.testing.assert_array_equal(np.asarray(jax.vmap(jax.hessian(f))(jnp.asarray(x))), 0.0)
     np.testing.assert_array_equal(_grad(f, x), 1.0)
+
+
+@pytest.mark.parametrize(("a", "b", "x"), [(1e10, 1e10, [-1.6e-30, -1e-35, -3e-38]),
+                                           (4.0, 2.0, [-(2.0**-126), -3e-38])])
+def test_pelu_tiny_negative_x_is_linear(a, b, x):
+    # x/b underflowed for x < 0 too (a = b = 1e10 gave 0 at x = -1.6e-30); there
+    # a expm1(x/b) = x (a/b) to 2^-26
+    with mp.workprec(200):
+        ref = [_mp(a) * mp.expm1(_mp(v) / _mp(b)) for v in x]
+    assert _ulps(ja.pelu(jnp.array(x, jnp.float32), a=a, b=b), ref).max() <= 4
