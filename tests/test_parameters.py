@@ -126,10 +126,12 @@ def test_erfact_second_derivative_where_the_gate_overflows():
 
 
 @pytest.mark.parametrize(("a", "b", "x"), [(1e10, 1e10, [-1.6e-30, -1e-35, -3e-38]),
-                                           (4.0, 2.0, [-(2.0**-126), -3e-38])])
+                                           (4.0, 2.0, [-(2.0**-126), -3e-38]),
+                                           (2.0, 3e38, [-3.4e38, -1e30, 3e38]),
+                                           (3e38, 1e-30, [0.0, 1.17549435e-38, -1e-36])])
 def test_pelu_tiny_negative_x_is_linear(a, b, x):
     # x/b underflowed for x < 0 too (a = b = 1e10 gave 0 at x = -1.6e-30); there
-    # a expm1(x/b) = x (a/b) to 2^-26
+    # a expm1(x/b) = x (a/b) to 2^-26. a/b itself was flushed (b = 3e38) or inf (NaN at 0).
     with mp.workprec(200):
         ref = [_mp(a) * mp.expm1(_mp(v) / _mp(b)) for v in x]
     assert _ulps(ja.pelu(jnp.array(x, jnp.float32), a=a, b=b), ref).max() <= 4
