@@ -238,7 +238,9 @@ def _pelu_parts(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
     y = jnp.where(pos | (jnp.abs(t) < 2.0**-25), lin, a * em1)
     dx = jnp.where(pos, r, ((r * m) * k1) * k2)
     da = jnp.where(pos, t + tl, em1)
-    db = jnp.where(pos, -(r * t), jnp.where(jnp.isinf(tn), 0.0, -((r * (tn * m)) * k1) * k2))
+    # (x >= 0: -(a/b)(x/b), or -x (a/b) / b where x/b overflows and the product may not)
+    db = jnp.where(pos, -jnp.where(jnp.isinf(t), lin / b, r * t),
+                   jnp.where(jnp.isinf(tn), 0.0, -((r * (tn * m)) * k1) * k2))
     return y, dx, da, db
 
 

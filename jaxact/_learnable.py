@@ -244,8 +244,10 @@ def _star_relu_parts(x: Array, s: Array, b: Array) -> tuple[Array, ...]:
     q, qe = _tp(sx, xp)
     y, ye = _ts(q, b)
     y = jnp.where(jnp.isfinite(y), y + (ye + (qe + sxe * xp)), y)
-    # 2 s x: s x alone may be subnormal; d/db is NaN at NaN x, as every parameter partial
-    return y, s * (2.0 * xp), xp * xp, jnp.where(jnp.isnan(x), x, 1.0)
+    # 2 s x: s x alone may be subnormal below x = 1, 2 x overflows above 1.7e38; d/db is
+    # NaN at NaN x, as every parameter partial
+    dx = jnp.where(xp < 1.0, s * (2.0 * xp), 2.0 * (s * xp))
+    return y, dx, xp * xp, jnp.where(jnp.isnan(x), x, 1.0)
 
 
 _star_relu = _math.elementwise(_star_relu_parts)

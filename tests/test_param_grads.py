@@ -57,6 +57,18 @@ def _soft_exponential(x, alpha):  # alpha < 0 only
     return -mp.log(1 - alpha * (x + alpha)) / alpha
 
 
+def _erfact(x, alpha, beta):
+    return x * mp.erf(alpha * mp.exp(beta * x))
+
+
+def _pserf(x, gamma, delta):
+    return x * mp.erf(gamma * mp.log1p(mp.exp(delta * x)))
+
+
+def _pelu(x, a, b):  # x >= 0 only
+    return a / b * x
+
+
 # (function, its definition, parameters, the parameter, points), each row once wrong:
 PARTIALS = [
     # expm1(u) - u e^u ~ -u^2/2 (u = x/alpha) cancelled to nothing near 0 (1.4e7 units);
@@ -80,6 +92,15 @@ PARTIALS = [
     # s = w/(2 + w), d/(2 + w) and 1 + s rounded near s = -0.55: up to 12.5 ulp
     (ja.soft_exponential, _soft_exponential, {"alpha": -0.1}, "alpha",
      [-7.03853512, -6.94193459, -7.03173494]),
+    # 0 where the gate is 0 (alpha = 0, gamma = 0), though x's factor is not: a learnt
+    # alpha would stay at 0
+    (ja.erfact, _erfact, {"alpha": 0.0, "beta": 0.75}, "alpha", [1.0, -1.0, 10.0, 100.0]),
+    (ja.pserf, _pserf, {"gamma": 0.0, "delta": 1.25}, "gamma", [1.0, -1.0, 10.0]),
+    # C x, x^2 or x/b overflowed before a factor below 1 (x = 3.4e38, 2.6e19)
+    (ja.erfact, _erfact, {"alpha": 0.75, "beta": 0.0}, "alpha", [3.4e38, 2.0, 4.7e-38]),
+    (ja.erfact, _erfact, {"alpha": 0.75, "beta": 0.0}, "beta", [2.62323793e19]),
+    (ja.pserf, _pserf, {"gamma": 1.25, "delta": 0.0}, "gamma", [3.4e38]),
+    (ja.pelu, _pelu, {"a": 0.01231721, "b": 0.1270555}, "b", [3.4e38]),
 ]
 
 

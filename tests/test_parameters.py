@@ -135,3 +135,13 @@ def test_pelu_tiny_negative_x_is_linear(a, b, x):
     with mp.workprec(200):
         ref = [_mp(a) * (mp.expm1(_mp(v) / _mp(b)) if v < 0 else _mp(v) / _mp(b)) for v in x]
     assert _ulps(ja.pelu(jnp.array(x, jnp.float32), a=a, b=b), ref).max() <= 4
+
+
+def test_star_relu_slope_at_the_top_of_the_range():
+    # 2 x overflowed before s multiplied it: f' = 2 s x is finite up to x = 3.4e38 for s < 1/2
+    # (s per element, as per-channel parameters broadcast: for a scalar s XLA forms 2 s)
+    x = np.array([3.4e38, 2e38, 0.5, 1e-30], np.float32)
+    slope = jax.vmap(jax.grad(lambda v, s: ja.star_relu(v, s=s, b=22.76014)))
+    got = np.asarray(slope(jnp.asarray(x), jnp.full(x.shape, 0.1230636, jnp.float32)))
+    want = 2.0 * np.float64(np.float32(0.1230636)) * x.astype(np.float64)
+    assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want).astype(np.float32)))
