@@ -6,7 +6,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
-from jax import Array
+from jax import Array, lax
 from jax.typing import ArrayLike
 
 from jaxact import _core, _expm1, _math
@@ -225,9 +225,14 @@ def _squareplus_parts(x: Array, b: Array) -> tuple[Array, Array, Array]:
     # x^2 underflows below |x| = 2^-63, which matters only where b is as tiny (b = 0:
     # relu, squareplus(1e-20) was 0 and its derivative NaN for x < 0): scaled by 2^64.
     tiny = (a < 2.0**-63) & (b < 2.0**-100)
+    # b 2^128 from b's exponent bits (b < 2^-100 there; 0 stays 0): as a product XLA
+    # gathers the two factors 2^64 into 2^128 = inf (0 * inf = NaN for b = 0), even
+    # behind a barrier once b is an array (its scalar factors are multiplied first)
+    wide = b.dtype == jnp.float64
+    bits = lax.bitcast_convert_type(b, jnp.int64 if wide else jnp.int32)
+    b128 = lax.bitcast_convert_type(bits + (128 << (52 if wide else 23)), b.dtype)
     safe = jnp.where(huge, 0.0, x) * jnp.where(tiny, 2.0**64, 1.0)
-    # (one factor opaque: XLA folds two constant factors into 2^128 = inf)
-    root = jnp.sqrt(safe * safe + jnp.where(tiny, (b * 2.0**64) * _core.opaque(2.0**64, x), b))
+    root = jnp.sqrt(safe * safe + jnp.where(tiny, jnp.where(b > 0, b128, 0.0), b))
     s = jnp.where(huge, a, root * jnp.where(tiny, 2.0**-64, 1.0))
     # q = (s - |x|)/2 = (b/4) / ((s + |x|)/2) never cancels: squareplus is q for x < 0 and
     # s - q for x >= 0 (where x + s would overflow for huge x). h avoids overflow too.

@@ -145,3 +145,14 @@ def test_star_relu_slope_at_the_top_of_the_range():
     got = np.asarray(slope(jnp.asarray(x), jnp.full(x.shape, 0.1230636, jnp.float32)))
     want = 2.0 * np.float64(np.float32(0.1230636)) * x.astype(np.float64)
     assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want).astype(np.float32)))
+
+
+def test_squareplus_with_an_array_b0_is_relu_for_tiny_x():
+    # b as an array (a per-channel parameter): XLA gathered b's two scale factors 2^64
+    # into 2^128 = inf, and 0 * inf made every |x| < 2^-63 NaN
+    x = np.array([1e-30, 1e-20, -1e-20, 0.0, 1.0], np.float32)
+    b = jnp.zeros(x.shape, jnp.float32)
+    f = jax.jit(lambda v, bb: ja.squareplus(v, b=bb))
+    np.testing.assert_array_equal(f(jnp.asarray(x), b), np.maximum(x, 0))
+    slope = jax.jit(jax.vmap(jax.grad(lambda v, bb: ja.squareplus(v, b=bb))))
+    np.testing.assert_array_equal(slope(jnp.asarray(x), b), [1.0, 1.0, 0.0, 0.5, 1.0])
