@@ -68,6 +68,14 @@ def _gate(x: Array, zm: Array, k: Array, z2: tuple[Array, Array], xdz: Array,
     return y, dy
 
 
+def _c_times(x: Array, f: Array) -> Array:
+    """``C x f`` for a factor ``f`` below ~1: for |x| > 1 x meets f first (C x overflows
+    at x = 3.4e38), else C (which keeps small products normal); an infinite x times
+    ``f = 0`` gives 0."""
+    xa = jnp.where(jnp.isinf(x) & (f == 0), 0.0, x)
+    return jnp.where(jnp.abs(xa) > 1.0, _C * (xa * f), (_C * xa) * f)
+
+
 def _one_plus(b: Array, x: Array) -> tuple[Array, Array]:
     """``1 + b x`` as a double-float (exact: the zero of the tail derivatives)."""
     p, pe = _tp(b, x)
@@ -126,15 +134,13 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     # while e^{-z^2} alone is not); df/dbeta = x alpha df/dalpha.
     u, ue = _ts(v, -z2[0])
     mu, ku = _exp_minus(u, ue + vl - z2[1])
-    # for |x| > 1 with x times the factor below 1 first: C x overflows at x = 3.4e38 and
-    # x^2 from 1.8e19 (the other order keeps small x's products normal). df/dalpha takes
-    # x itself, not xs: at alpha = 0 it is C x e^v, not 0 (a learnt alpha stuck at 0).
-    xa = jnp.where(jnp.isinf(x) & (mu == 0), 0.0, x)
-    wide = jnp.abs(xa) > 1.0
-    d_alpha = jnp.where(big, 0.0, jnp.where(wide, _C * (xa * mu), (_C * xa) * mu) * ku)
-    # (0 where xs is: alpha = 0 or x = 0, even where e^v overflows, 0 * inf)
-    d_beta = jnp.where(big | (xs == 0), 0.0, jnp.where(wide, (_C * (alpha * xs)) * (xs * mu),
-                                                       ((_C * xs) * (alpha * xs)) * mu) * ku)
+    # df/dalpha takes x itself, not xs: at alpha = 0 it is C x e^v, not 0 (a learnt alpha
+    # would stay at 0). df/dbeta is 0 where xs is (alpha = 0 or x = 0, even where e^v
+    # overflows: 0 * inf), and for |x| > 1 x^2 is not formed (it overflows from 1.8e19).
+    d_alpha = jnp.where(big, 0.0, _c_times(x, mu) * ku)
+    d_beta = jnp.where(big | (xs == 0), 0.0,
+                       jnp.where(jnp.abs(xs) > 1.0, (_C * (alpha * xs)) * (xs * mu),
+                                 ((_C * xs) * (alpha * xs)) * mu) * ku)
     return y, dy, d_alpha, d_beta
 
 
@@ -248,16 +254,12 @@ def _pserf_parts(x: Array, gamma: Array, delta: Array) -> tuple[Array, ...]:
     dy = jnp.where(small, ((_C * (gamma * sig_m)) * bracket) * ks, dy_big)
     # df/dgamma = C x sp e^{-z^2}, df/ddelta = C gamma x^2 sigma e^{-z^2}.
     mg, kg = _exp_minus(-z2[0], -z2[1])
-    # (for |x| > 1 x times the factors below 1 first, and x itself in df/dgamma, as in
-    # erfact: C x sp at gamma = 0)
-    spm = (sp_m + sp_lo) * mg
-    xa = jnp.where(jnp.isinf(x) & (spm == 0), 0.0, x)
-    wide = jnp.abs(xa) > 1.0
-    d_gamma = jnp.where(big, 0.0, jnp.where(wide, _C * (xa * spm), (_C * xa) * spm) * (kg * ks))
+    # (x itself in df/dgamma, as in erfact: C x sp at gamma = 0; no x^2 beyond |x| = 1)
+    d_gamma = jnp.where(big, 0.0, _c_times(x, (sp_m + sp_lo) * mg) * (kg * ks))
     # x = +-inf with z < 12 (gamma = 0): x times sp's limit, 0 or +inf
     d_gamma = jnp.where(jnp.isinf(x) & ~big, jnp.where(sp_m == 0, 0.0, x), d_gamma)
     d_delta = jnp.where(big, 0.0, jnp.where(
-        wide, (_C * gamma) * ((xs * sig_m) * (xs * mg)),
+        jnp.abs(xs) > 1.0, (_C * gamma) * ((xs * sig_m) * (xs * mg)),
         ((_C * gamma) * (xs * (xs * sig_m))) * mg) * (kg * ks))
     return y, dy, d_gamma, d_delta
 

@@ -68,6 +68,14 @@ def _ts(a: Array, b: Array) -> tuple[Array, Array]:
     return s, jnp.where(jnp.isfinite(e), e, 0.0)
 
 
+def _td(nh: Array, nl: Array, dh: Array, dl: Array) -> tuple[Array, Array]:
+    """``(q, r)`` with ``q + r = (nh + nl) / (dh + dl)`` to about 2^-44 relative: the
+    remainder ``nh - q dh`` from the exact product ``_tp(q, dh)``."""
+    q = nh / dh
+    p, pe = _tp(q, dh)
+    return q, ((nh - p) - pe + (nl - q * dl)) / dh
+
+
 # --- snake and sine -------------------------------------------------------------------
 # sin(u) of u = a x = p + e (two_prod), from jaxact._trig: its own vectorised sin and cos
 # where every phase is below 4096 (CPU), XLA's addition formula elsewhere.

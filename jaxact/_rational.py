@@ -21,7 +21,7 @@ from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 
 from jaxact import _core
-from jaxact._learnable import _tp, _ts, opaque
+from jaxact._learnable import _td, _tp, _ts, opaque
 from jaxact._registry import Entry, register
 
 
@@ -150,11 +150,9 @@ def _derivative_coefficients(a: Array, b: Array) -> tuple[list, list]:
 
 
 def _ratio(nh: Array, nl: Array, dh: Array, dl: Array) -> Array:
-    """``(nh + nl) / (dh + dl)`` to about half an ulp."""
-    q = nh / dh
-    p, pe = _tp(q, dh)
-    r = ((nh - p) - pe + (nl - q * dl)) / dh
-    return jnp.where(jnp.isfinite(p), q + r, q)
+    """``(nh + nl) / (dh + dl)`` to about half an ulp (q alone where q dh overflows)."""
+    q, r = _td(nh, nl, dh, dl)
+    return jnp.where(jnp.isfinite(q * dh), q + r, q)
 
 
 _K = 64  # numerators carry an extra 2^K (undone after the ratio): Q/2^{ne} may be << 1

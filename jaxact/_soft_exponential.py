@@ -16,7 +16,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from jaxact import _core, _math
-from jaxact._learnable import _tp, _ts, opaque
+from jaxact._learnable import _td, _tp, _ts, opaque
 from jaxact._registry import Entry, Param, register
 
 # The three pieces (alpha < 0, = 0, > 0) join continuously, with one derivative in alpha:
@@ -71,13 +71,6 @@ def _soft_exp_pos(x: Array, a: Array) -> tuple[Array, Array, Array]:
     return y, e * scale, da
 
 
-def _quo(n: Array, nl: Array, q: Array, ql: Array) -> tuple[Array, Array]:
-    """``(n + nl)/(q + ql)`` as a double-float ``z + zl`` (``n - z q`` is exact)."""
-    z = n / q
-    p, pe = _tp(z, q)
-    return z, (((n - p) - pe) + (nl - z * ql)) / q
-
-
 def _soft_exp_neg(x: Array, b: Array) -> tuple[Array, Array, Array]:
     """alpha = -b < 0: log(1 + w)/b with w = b (x - b), 1/(1 + w), and the alpha-derivative."""
     d, dl = _ts(x, -b)
@@ -105,18 +98,19 @@ def _soft_exp_neg(x: Array, b: Array) -> tuple[Array, Array, Array]:
     # df/dalpha = 1/(1 + w) + (log1p(w) - w/(1 + w))/b^2 >= 0. The bracket is
     # 2 s^2 / (1 + s) + 2 s^3 A(s^2), s = w/(2 + w), and s/b = (x - b)/(2 + w): a series
     # without cancellation, exact as b -> 0; for |s| > 0.6 the bracket is used as is.
-    # s/b = d/(2 + w) and 2/(1 + s) = (2 + w)/(1 + w) are quotients of double-floats, with
-    # 2 + w = 1 + (1 + w), and (s/b)^2 is squared in double-float: the rounded w/(2 + w),
-    # d/(2 + w) and 1 + s cost 12 ulp near s = -0.55 (1 + s = 0.45 amplifies s's error).
+    # s/b = d/(2 + w) is a quotient of double-floats and 2/(1 + s) = (2 + w)/(1 + w) one
+    # of their heads, with 2 + w = 1 + (1 + w), and (s/b)^2 is squared in double-float:
+    # the rounded w/(2 + w), d/(2 + w) and 1 + s cost 12 ulp near s = -0.55 (1 + s = 0.45
+    # amplifies s's error).
     s = w / (2.0 + w)
     ser = jnp.abs(s) <= 0.6
     t1, t1l = jnp.where(ser, tt, 1.0), jnp.where(ser, tt_lo, 0.0)
     q, qe = _ts(one, t1)
     ql = qe + t1l
-    sb, sbl = _quo(d, dl, q, ql)
+    sb, sbl = _td(d, dl, q, ql)
     sq, sqe = _tp(sb, sb)
     ss = jnp.where(ser, b * sb, 0.0)
-    bracket = _quo(q, ql, t1, t1l)[0] + 2.0 * ss * _math.polyval(_ATANH3, ss * ss)
+    bracket = q / t1 + 2.0 * ss * _math.polyval(_ATANH3, ss * ss)
     # (the low part only where sb^2 is finite: beyond, sb sbl overflows with either sign)
     g_ser = sq * bracket + jnp.where(jnp.isfinite(sq), (sqe + 2.0 * sb * sbl) * bracket, 0.0)
     g_dir = (log - jnp.where(huge, 1.0, (w + wl) / tt_safe)) / (b * b)

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import mpmath as mp
 import numpy as np
 import pytest
+from casekit import _p
 
 import jaxact as ja
 
@@ -106,8 +107,8 @@ PARTIALS = [
 
 def _reference(definition, params, name, x):
     with mp.workprec(200):
-        fixed = {k: mp.mpf(float(np.float32(v))) for k, v in params.items()}
-        at = mp.mpf(float(np.float32(x)))
+        fixed = {k: _p(v) for k, v in params.items()}
+        at = _p(x)
         return float(mp.diff(lambda p: definition(at, **{**fixed, name: p}), fixed[name]))
 
 

@@ -13,6 +13,8 @@ import jax.numpy as jnp
 import mpmath as mp
 import numpy as np
 import pytest
+from casekit import _p
+from test_accuracy import ulp, ulp_error
 
 import jaxact as ja
 
@@ -55,14 +57,9 @@ def test_erfact_with_alpha0_has_a_finite_derivative():
 
 
 def _ulps(got, ref) -> np.ndarray:
-    """|got - ref| in float32 ulps of ref (mpmath values); 0 where ref is flushed to 0."""
+    """test_accuracy's error in ulps of the mpmath values ``ref``."""
     ref = np.array([float(r) for r in ref])
-    err = np.abs(np.asarray(got, np.float64) - ref) / np.spacing(np.abs(ref).astype(np.float32))
-    return np.where((np.abs(ref) < 2.0**-126) & (np.asarray(got) == 0), 0.0, err)
-
-
-def _mp(v: float) -> mp.mpf:
-    return mp.mpf(float(np.float32(v)))
+    return ulp_error(got, ref, ulp(ref))
 
 
 @pytest.mark.parametrize(("beta", "x"), [(1e-20, [-5e21, -1e22, -1.2e22, -1.24e22]),
@@ -70,7 +67,7 @@ def _mp(v: float) -> mp.mpf:
 def test_softplus_small_beta_divides_before_the_tail_underflows(beta, x):
     # e^{beta x} was flushed before the division by beta: 0 where the value is normal
     with mp.workprec(200):
-        ref = [mp.log1p(mp.exp(_mp(beta) * _mp(v))) / _mp(beta) for v in x]
+        ref = [mp.log1p(mp.exp(_p(beta) * _p(v))) / _p(beta) for v in x]
     assert _ulps(ja.softplus(jnp.array(x, jnp.float32), beta=beta), ref).max() <= 4
 
 
@@ -80,9 +77,9 @@ def test_soft_exponential_tiny_negative_alpha(alpha, x):
     # alpha (x + alpha) underflowed: f was 0 where it is x + alpha; a product with
     # alpha < 2^-114 lost its low part (300 ulp near the edge of the domain, x = 1/alpha)
     with mp.workprec(200):
-        a = _mp(alpha)
-        ref = [-mp.log1p(-a * (_mp(v) + a)) / a for v in x]
-        dref = [1 / (1 - a * (_mp(v) + a)) for v in x]
+        a = _p(alpha)
+        ref = [-mp.log1p(-a * (_p(v) + a)) / a for v in x]
+        dref = [1 / (1 - a * (_p(v) + a)) for v in x]
     f = lambda v: ja.soft_exponential(v, alpha=alpha)
     assert _ulps(f(jnp.array(x, jnp.float32)), ref).max() <= 4
     assert _ulps(_grad(f, x), dref).max() <= 8
@@ -92,7 +89,7 @@ def test_isru_tiny_alpha_keeps_a_finite_derivative():
     # |t|^3 / (q s) with q s = alpha^(3/2): 0 for alpha < 1e-28, f' inf or NaN at |x| > 1e18
     x = [1e18, 4e18, -1e20, 1e30, 3e38]
     with mp.workprec(200):
-        ref = [(1 + _mp(1e-30) * _mp(v) ** 2) ** -1.5 for v in x]
+        ref = [(1 + _p(1e-30) * _p(v) ** 2) ** -1.5 for v in x]
     df = _grad(lambda v: ja.isru(v, alpha=1e-30), x)
     assert _ulps(df, ref).max() <= 8
     assert float(jax.grad(lambda v: ja.isru(v, alpha=1e-30))(jnp.float32(np.inf))) == 0
@@ -102,7 +99,7 @@ def test_isru_huge_alpha_near_zero():
     # x^2 underflowed below |x| = 1e-19 before alpha = 3e38 multiplied it: f was x
     x = [1e-19, -3e-20, 1e-25]
     with mp.workprec(200):
-        ref = [_mp(v) / mp.sqrt(1 + _mp(3e38) * _mp(v) ** 2) for v in x]
+        ref = [_p(v) / mp.sqrt(1 + _p(3e38) * _p(v) ** 2) for v in x]
     assert _ulps(ja.isru(jnp.array(x, jnp.float32), alpha=3e38), ref).max() <= 4
 
 
@@ -112,7 +109,7 @@ def test_a_huge_scale_keeps_the_tail_slope(name, params):
     # alpha e^x is normal down to x = -174 for alpha = 3e38; e^x was normal only to -148
     x = [-150.0, -160.0, -170.0, -174.0]
     with mp.workprec(200):
-        ref = [_mp(3e38) * mp.exp(_mp(v)) for v in x]
+        ref = [_p(3e38) * mp.exp(_p(v)) for v in x]
     assert _ulps(_grad(lambda v: ja.get(name)(v, **params), x), ref).max() <= 8
 
 
@@ -133,7 +130,7 @@ def test_pelu_tiny_negative_x_is_linear(a, b, x):
     # x/b underflowed for x < 0 too (a = b = 1e10 gave 0 at x = -1.6e-30); there
     # a expm1(x/b) = x (a/b) to 2^-26. a/b itself was flushed (b = 3e38) or inf (NaN at 0).
     with mp.workprec(200):
-        ref = [_mp(a) * (mp.expm1(_mp(v) / _mp(b)) if v < 0 else _mp(v) / _mp(b)) for v in x]
+        ref = [_p(a) * (mp.expm1(_p(v) / _p(b)) if v < 0 else _p(v) / _p(b)) for v in x]
     assert _ulps(ja.pelu(jnp.array(x, jnp.float32), a=a, b=b), ref).max() <= 4
 
 

@@ -47,6 +47,11 @@ def layout(params: Params) -> Layout:
     return tuple((k, v.shape) for k, v in params.items())
 
 
+def flatten(params: Params) -> np.ndarray:
+    """The parameters as one vector, in call order (``unflatten``'s inverse)."""
+    return np.concatenate([v.ravel() for v in params.values()])
+
+
 def numeric_defaults(name: str) -> Params:
     """The float or float-tuple parameters of ``name`` (defaults, then its ``sample``);
     flags, keys, axes and None-defaulted options are not differentiable and stay unset."""
@@ -76,7 +81,7 @@ def parameter_sets(name: str, count: int, rng: np.random.Generator) -> list[Para
     sets = [base]
     for c in (0.0, 1.0, -1.0):
         sets.append({k: np.full_like(v, c) for k, v in base.items()})
-    theta = np.concatenate([v.ravel() for v in base.values()])
+    theta = flatten(base)
     if theta.size > 1:
         alternating = np.where(np.arange(theta.size) % 2, -1.0, 1.0).astype(np.float32)
         sets.append(unflatten(layout(base), alternating))
@@ -91,7 +96,7 @@ def parameter_sets(name: str, count: int, rng: np.random.Generator) -> list[Para
         sets.append({k: v.astype(np.float32) for k, v in rand.items()})
     unique: dict[bytes, Params] = {}
     for s in sets:
-        unique.setdefault(np.concatenate([v.ravel() for v in s.values()]).tobytes(), s)
+        unique.setdefault(flatten(s).tobytes(), s)
     return list(unique.values())
 
 
@@ -133,7 +138,7 @@ def derivatives(name: str, layout: Layout):
 
 def sweep_set(name: str, params: Params, points: int) -> list[tuple[str, float, float]]:
     """(quantity, worst error, its x) for the value, d/dx and each d/dp."""
-    theta = np.concatenate([v.ravel() for v in params.values()])
+    theta = flatten(params)
     x = grid(points, theta)
     z = np.concatenate([x[:, None], np.broadcast_to(theta, (x.size, theta.size))], axis=1)
     first, second = derivatives(name, layout(params))
