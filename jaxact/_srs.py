@@ -4,7 +4,8 @@ beta = e alpha.
 Its own exponential (``_expm1``'s reduction with the low part of x/beta kept exact),
 the value as alpha U / V with V an exact sum and a compensated division, and near the
 pole (beta > e alpha / 2, -2 beta <= x <= -beta/2) the cancelling sum written as
-(e alpha - beta) + beta G(d), both terms >= 0.
+(e alpha - beta) + beta G(d), both terms >= 0, beta G(d) in double-float. That form
+costs ~25%: with traced parameters a ``lax.cond`` picks it only when some beta needs it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,34 @@ def _srs_exp(z: Array, z_lo: Array, lim: float) -> tuple[Array, Array, Array, Ar
             jnp.where(deep, 2.0**-62, 1.0), jnp.where(deep, 2.0**-63, 1.0))
 
 
+def _head8(a: Array) -> Array:
+    """``a`` to its top 8 significant bits (a product of three is exact in float32)."""
+    bits = lax.bitcast_convert_type(a, jnp.uint32) & np.uint32(0xFFFF0000)
+    return lax.bitcast_convert_type(bits, jnp.float32)
+
+
+def _window_sum(v: Array, lin: Array, q: Array, q_lo: Array, beta: Array, win: Array
+                ) -> tuple[Array, Array]:
+    """``beta G(d) = (v l) Q(l)`` in the window as ``gam + g_lo``, 0 outside.
+
+    Near the pole V is little more than beta G, and its relative error passes into y
+    and, doubled, into the derivatives (l's rounding, v l's and Q's last step were ~2.5
+    ulp of V). The head is a product of 8-bit heads, exact, so that an FMA formed from
+    it cannot change the pair's sum.
+    """
+    lw = jnp.clip(lin, -1.0, 0.5)
+    lw_lo = jnp.where(win, q_lo - (lin - (1.0 + q)), 0.0)  # 1 + q is exact in the window
+    vw = jnp.clip(v, -beta, 0.5 * beta)
+    lr = lw * _math.polyval(_SRS_Q[1:], lw)
+    half = _core.opaque(_SRS_Q[0], lw)
+    qh = half + lr  # Q = 1/2 + l R(l), |l R| < 1/2
+    v8, l8, q8 = _head8(vw), _head8(lw), _head8(qh)
+    vl8 = v8 * l8
+    g_lo = (((vw - v8) * lw + v8 * (lw - l8)) + vw * lw_lo) * qh + vl8 * (
+        (qh - q8) + (lr - (qh - half)))
+    return jnp.where(win, vl8 * q8, 0.0), jnp.where(win, g_lo, 0.0)
+
+
 def _srs_parts(x: Array, alpha: Array, beta: Array, near: bool = True) -> tuple[Array, ...]:
     # y = alpha U/V: x >= 0: U = x, V = x + alpha E, E = e^{-x/beta}; x < 0 (divided through
     # by E): U = u = x w, V = alpha + u, w = e^{x/beta} = p (1 + hh), so that V is an exact
@@ -81,14 +110,18 @@ def _srs_parts(x: Array, alpha: Array, beta: Array, near: bool = True) -> tuple[
     gap, gap_lo = _core.two_sum(gap, gap_lo + (pa_lo + alpha * _E_LO))
     v = beta + xc  # exact in the window, where beta G = v l Q(l), l = 1 + x/beta = -d
     win = (v >= -beta) & (v <= 0.5 * beta) & (gap < beta) & (near and not wide)
-    lw = jnp.clip(lin, -1.0, 0.5)
-    gam = jnp.where(win, (jnp.clip(v, -beta, 0.5 * beta) * lw) * _math.polyval(_SRS_Q, lw), 0.0)
+    if near and not wide:
+        gam, g_lo = _window_sum(v, lin, q, q_lo, beta, win)
+    else:
+        gam = g_lo = jnp.zeros_like(xc)
     uh = jnp.where(win, gam - beta, su)  # U = e u = beta G - beta there
-    ul = jnp.where(win, gam - (uh + beta), sl)
+    ul = jnp.where(win, (gam - (uh + beta)) + g_lo, sl)
     xv = jnp.minimum(xc, 2.0**126 * alpha)  # keeps V 2^-j finite (y = alpha, 1/D ~ 0 there)
     vh, vl = _core.two_sum(jnp.where(win, gap, jnp.where(pos, xv, alpha)),
                            jnp.where(win, gam, uh * scale))
-    vl = vl + jnp.where(win, gap_lo, ul * scale)
+    vl = vl + jnp.where(win, gap_lo + g_lo, ul * scale)
+    if near and not wide:  # g_lo reaches 2^-7 V, beyond what the one-step divisions correct
+        vh, vl = vh + vl, vl - ((vh + vl) - vh)  # Fast2Sum, |vl| <= |vh|
     uh, ul = jnp.where(pos, xv, uh), jnp.where(pos, 0.0, ul)
     # V 2^-j, alpha = c 2^j: U/V ~ y/c is never subnormal where y is normal
     _, j = jnp.frexp(alpha)
@@ -116,8 +149,14 @@ def _srs_parts(x: Array, alpha: Array, beta: Array, near: bool = True) -> tuple[
     return y, dy, ya * ya, dbeta
 
 
-_srs = _math.elementwise(_srs_parts)
-# known parameters with beta <= e alpha/2: V cancels at most 2-fold, 1/D = alpha/V suffices
+def _srs_either(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
+    # traced parameters: the near-pole form (~25% slower) only if some beta needs it
+    near = jnp.any(2.0 * beta > math.e * alpha)
+    return lax.cond(near, _srs_parts, functools.partial(_srs_parts, near=False), x, alpha, beta)
+
+
+_srs = _math.elementwise(_srs_either)
+# beta <= e alpha/2: V cancels at most 2-fold, 1/D = alpha/V suffices
 _srs_far = _math.elementwise(functools.partial(_srs_parts, near=False))
 
 

@@ -70,6 +70,10 @@ def _pelu(x, a, b):  # x >= 0 only
     return a / b * x
 
 
+def _srs(x, alpha, beta):
+    return x / (x / alpha + mp.exp(-x / beta))
+
+
 # (function, its definition, parameters, the parameter, points), each row once wrong:
 PARTIALS = [
     # expm1(u) - u e^u ~ -u^2/2 (u = x/alpha) cancelled to nothing near 0 (1.4e7 units);
@@ -102,6 +106,10 @@ PARTIALS = [
     (ja.erfact, _erfact, {"alpha": 0.75, "beta": 0.0}, "beta", [2.62323793e19]),
     (ja.pserf, _pserf, {"gamma": 1.25, "delta": 0.0}, "gamma", [3.4e38]),
     (ja.pelu, _pelu, {"a": 0.01231721, "b": 0.1270555}, "b", [3.4e38]),
+    # within 1% of the pole (beta = 0.99 e alpha, 0.999 e alpha) V = (e alpha - beta) +
+    # beta G rounded beta G by ~2.5 ulp, which the partial squares: 8.2 and 8.6 ulp
+    (ja.srs, _srs, {"alpha": 1.0, "beta": 2.691098928451538}, "beta", [-1.8979439735412598]),
+    (ja.srs, _srs, {"alpha": 1.0, "beta": 2.7155635356903076}, "beta", [-1.8590929508209229]),
 ]
 
 
