@@ -19,59 +19,85 @@ from jaxact._rational import _coefficient_array, _jvp_with_params
 from jaxact._registry import Entry, Kink, register
 
 
+def _suffix_sums(*terms: Array) -> list[tuple[Array, ...]]:
+    """For each ``t`` in ``terms`` (hinges along the last axis), its
+    suffix sums ``sum_{s >= k} t_s``, k = 0..S, as double-float ``(hi, lo)`` arrays of
+    shape ``(..., S + 1)`` (the last, k = S, is 0)."""
+    out = []
+    for t in terms:
+        hi, lo = [jnp.zeros_like(t[..., 0])], [jnp.zeros_like(t[..., 0])]
+        for k in range(t.shape[-1] - 1, -1, -1):
+            h, e = _ts(hi[0], t[..., k])
+            hi.insert(0, h)
+            lo.insert(0, lo[0] + e)
+        out.append((jnp.stack(hi, -1), jnp.stack(lo, -1)))
+    return out
+
+
+def _on_hinges(x: Array, bs: Array, *tables: Array) -> list[Array]:
+    """Each table's entry k for the x at hand, k the first sorted hinge with x < b_k (S
+    where there is none). The hinges on at x, {s: x < b_s}, are k..S-1. A NaN x is on
+    every hinge (k = 0), so that the NaN reaches every coefficient's derivative."""
+    picked = [t[..., -1] for t in tables]
+    for k in range(bs.shape[-1] - 1, -1, -1):
+        on = ~(x >= bs[..., k])
+        picked = [jnp.where(on, t[..., k], v) for t, v in zip(tables, picked, strict=True)]
+    return picked
+
+
+def _sorted(a: Array, b: Array) -> tuple[Array, Array, Array]:
+    """``(order, a, b)``: the hinges sorted by ``b`` (a and b broadcast against each
+    other, e.g. per-channel slopes with shared locations)."""
+    a, b = jnp.broadcast_arrays(a, b)
+    order = jnp.argsort(b, axis=-1)
+    return order, jnp.take_along_axis(a, order, -1), jnp.take_along_axis(b, order, -1)
+
+
 def _apl_value_dx(x: Array, a: Array, b: Array) -> tuple[Array, Array]:
-    # relu(x) + sum_s a_s max(0, b_s - x), summed with two_sum (the hinges may cancel),
-    # each b_s - x and product exact. Convention at every kink: the derivative of a hinge
-    # is taken on its flat side (0 at x = 0 for relu, as jax.nn; b_s excluded at x = b_s).
+    # With the hinges sorted by b_s, those on at x (x < b_s) are a suffix, so
+    # f = relu(x) + T - x S with S = sum_on a_s and T = sum_on a_s b_s: suffix sums of the
+    # (few) coefficients in double-float, picked per element, and x S an exact product.
+    # The hinges may cancel (sum_on a_s = 0 and f = T however large |x|): the terms are
+    # summed compensated, so f keeps full accuracy. Convention at every kink: the
+    # derivative of a hinge is taken on its flat side (0 at x = 0 for relu, as jax.nn;
+    # b_s excluded at x = b_s). At x = -inf with S = 0, f is its limit T.
     a, b = opaque(a, b)
-    y, err = jnp.maximum(x, 0.0), jnp.zeros_like(x)
-    dx, dxe = jnp.where(x > 0, 1.0, 0.0), jnp.zeros_like(x)
-    for s in range(a.shape[-1]):
-        on = x < b[..., s]
-        d, dl = _ts(b[..., s], -x)
-        p, pe = _tp(a[..., s], d)
-        p = jnp.where(on, p, 0.0)
-        lo = jnp.where(on & jnp.isfinite(p), pe + a[..., s] * dl, 0.0)
-        y, t = _ts(y, p)
-        err = err + (t + lo)
-        dx, t = _ts(dx, jnp.where(on, -a[..., s], 0.0))
-        dxe = dxe + t
-    y = jnp.where(jnp.isfinite(y), y + err, y)
-    # |x| >= 2^100: the hinge terms would overflow before they cancel; there f is
-    # -x sum_on a_s (exactly summed) + sum_on a_s b_s, and at x = -inf its limit.
-    far = jnp.abs(x) >= 2.0**100
-    sa, sae = jnp.zeros_like(y), jnp.zeros_like(y)
-    ab = jnp.zeros_like(y)
-    for s in range(a.shape[-1]):
-        on = x < b[..., s]
-        sa, t = _ts(sa, jnp.where(on, a[..., s], 0.0))
-        sae = sae + t
-        ab = ab + jnp.where(on, a[..., s] * b[..., s], 0.0)
-    sa = sa + sae
-    y_far = jnp.maximum(x, 0.0) - jnp.where(sa == 0, 0.0, x * sa) + ab
-    y = jnp.where(far, y_far, y)
-    return jnp.where(jnp.isnan(x), x, y), dx + dxe
+    _, a_s, b_s = _sorted(a, b)
+    ab, abe = _tp(a_s, b_s)
+    (sh, sl), (th, tl), (te, _) = _suffix_sums(a_s, ab, abe)
+    sh, sl, th, tl, te = _on_hinges(x, b_s, sh, sl, th, tl, te)
+    xs = jnp.where(sh == 0, 0.0, x)  # no hinge on (or their slopes sum to 0): 0, not 0 * inf
+    p, pe = _tp(xs, sh)
+    r = jnp.maximum(x, 0.0)
+    y, e1 = _ts(th, -p)
+    y, e2 = _ts(y, r)
+    y = jnp.where(jnp.isfinite(y), y + ((e1 + e2) + ((tl + te) - (pe + xs * sl))), y)
+    d, de = _ts(jnp.where(x > 0, 1.0, 0.0), -sh)
+    nan = jnp.isnan(x)
+    return jnp.where(nan, x, y), jnp.where(nan, x, d + (de - sl))
 
 
 def _apl_param_tangent(x: Array, a: Array, b: Array, ta: Array | None,
                        tb: Array | None) -> Array:
-    # sum_s [x < b_s] (ta_s (b_s - x) + tb_s a_s). At x = -inf every df/da_s is +inf: the
-    # a-tangents enter once, as -x sum_s ta_s, so one hinge's tangent gives +inf, not
-    # 0 * inf from the others; x is replaced by 0 in the finite branch (double where).
-    # NaN x is on every hinge (not x >= b_s), so the NaN factor below passes the selects.
-    inf = jnp.isinf(x)
-    xf = jnp.where(inf, 0.0, x)
+    # sum_on (ta_s (b_s - x) + tb_s a_s) = W - x U, U = sum_on ta_s, W = sum_on (ta_s b_s +
+    # tb_s a_s), from the sorted hinges' suffix sums as in _apl_value_dx. At x = -inf every
+    # df/da_s is +inf: -x U there, added apart (x is 0 in the finite term) so that one
+    # hinge's tangent gives +inf, not 0 * inf from the others'. NaN x: NaN.
+    order, a_s, b_s = _sorted(a, b)
     shape = jnp.broadcast_shapes(x.shape, a.shape[:-1], b.shape[:-1])
-    out = total = jnp.zeros(shape, x.dtype)
-    for s in range(a.shape[-1]):
-        on = ~(x >= b[..., s])
-        if ta is not None:
-            out = out + jnp.where(on, ta[..., s] * (b[..., s] - xf), 0.0)
-            total = total + jnp.where(on, ta[..., s], 0.0)
-        if tb is not None:
-            out = out + jnp.where(on, tb[..., s] * a[..., s], 0.0)
-    out = out * jnp.where(jnp.isnan(x), jnp.nan, 1.0)
-    return out - jnp.where(x == -jnp.inf, x, 0.0) * total if ta is not None else out
+    zero = jnp.zeros_like(a_s)
+    sort = lambda t: jnp.take_along_axis(jnp.broadcast_to(t, order.shape), order, -1)
+    ua = zero if ta is None else sort(ta)
+    w = ua * b_s + (zero if tb is None else sort(tb) * a_s)
+    # linear in the tangents (no compensated sums, no tests on them): reverse mode
+    # transposes it
+    tail = lambda t: jnp.concatenate([jnp.cumsum(t[..., ::-1], -1)[..., ::-1],
+                                      jnp.zeros_like(t[..., :1])], -1)
+    u, w = _on_hinges(x, b_s, tail(ua), tail(w))
+    out = jnp.broadcast_to(w - jnp.where(jnp.isinf(x), 0.0, x) * u, shape)
+    if ta is not None:
+        out = out - jnp.where(x == -jnp.inf, x, 0.0) * u
+    return out * jnp.where(jnp.isnan(x), jnp.nan, 1.0)
 
 
 _apl = _jvp_with_params(_apl_value_dx, _apl_param_tangent)
@@ -88,7 +114,7 @@ def apl(x: ArrayLike, *, a: ArrayLike, b: ArrayLike) -> Array:
     Convention at the kinks: each hinge contributes its flat side, so the derivative at
     0 omits the ReLU (as ``jax.nn.relu``) and at :math:`b_s` omits hinge :math:`s`.
     The sum is compensated, so cancelling hinges keep full accuracy. At a NaN input the
-    value and the derivatives in :math:`a` and :math:`b` are NaN.
+    value and every derivative are NaN.
 
     Args:
       x: input array.

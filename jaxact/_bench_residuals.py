@@ -131,11 +131,12 @@ _COMPUTATION = re.compile(r"^(?:ENTRY )?(%\S+) [^\n]*\{\n(.*?)\n\}", re.M | re.S
 def kernels(f: Callable[..., Any], *args: Any) -> int:
     """Loops (kernels, on an accelerator) of ``jax.jit(f)`` compiled for ``args``.
 
-    Counts the instructions of the compiled module's entry computation that touch an
-    array (a non-scalar result or operand), other than parameters, constants, tuples
-    and bitcasts: each fusion, copy, concatenate or reduction left outside a fusion reads
-    its inputs and writes its output in a pass of its own (scalar work on the
-    hyper-parameters is not counted). An elementwise function that XLA fuses into one
+    Counts the instructions of the compiled module's entry computation that touch a
+    large array (a result or operand with at least 1/8 of the elements of the largest
+    of ``args``), other than parameters, constants, tuples and bitcasts: each fusion,
+    copy, concatenate or reduction left outside a fusion reads its inputs and writes its
+    output in a pass of its own (work on the hyper-parameters, scalars or a few
+    coefficients, is not counted). An elementwise function that XLA fuses into one
     loop reads x once and writes once; where its intermediates are written out (XLA's
     CPU backend does so for an expensive value, such as an exp or a division, that
     several fused computations read) the count shows it. A conditional counts as its
@@ -154,10 +155,18 @@ def kernels(f: Callable[..., Any], *args: Any) -> int:
     entry = re.search(r"\nENTRY (%\S+)", text)
     if entry is None:
         raise RuntimeError("kernels: the compiled module has no entry computation")
-    return _loops(bodies, bodies[entry[1]])
+    big = max(math.prod(getattr(a, "shape", ())) for a in args) / 8
+    return _loops(bodies, bodies[entry[1]], big)
 
 
-def _loops(bodies: dict[str, str], body: str) -> int:
+def _elements(shape: str) -> int:
+    """The largest element count among the arrays of an HLO shape (or tuple of shapes);
+    0 for scalars, which are never a pass over memory."""
+    dims = re.findall(r"\[([\d,]+)\]", shape)
+    return max((math.prod(int(d) for d in ds.split(",")) for ds in dims), default=0)
+
+
+def _loops(bodies: dict[str, str], body: str, big: float) -> int:
     """Loops of one computation; a conditional counts as its costliest branch."""
     shapes, count = {}, 0
     for line in body.splitlines():
@@ -170,8 +179,8 @@ def _loops(bodies: dict[str, str], body: str) -> int:
             branches = re.search(r"branch_computations=\{([^}]*)\}", line)
             names = re.findall(r"%[^\s,]+", branches[1]) if branches else re.findall(
                 r"(?:true|false)_computation=(%[^\s,]+)", line)
-            count += max(_loops(bodies, bodies[b]) for b in names)
+            count += max(_loops(bodies, bodies[b], big) for b in names)
             continue
         arrays = [shape] + [shapes.get(o, "") for o in re.findall(r"%[^\s,)]+", operands)]
-        count += op not in _FREE and any("[]" not in a and "[" in a for a in arrays)
+        count += op not in _FREE and any(_elements(a) >= big for a in arrays)
     return count

@@ -153,3 +153,15 @@ def test_squareplus_with_an_array_b0_is_relu_for_tiny_x():
     np.testing.assert_array_equal(f(jnp.asarray(x), b), np.maximum(x, 0))
     slope = jax.jit(jax.vmap(jax.grad(lambda v, bb: ja.squareplus(v, b=bb))))
     np.testing.assert_array_equal(slope(jnp.asarray(x), b), [1.0, 1.0, 0.0, 0.5, 1.0])
+
+
+def test_apl_hinges_that_cancel_far_out():
+    # Slopes summing to 0: f = sum a_s b_s, a constant ~1e-7, while each hinge term is
+    # ~1e7 at x = -3.5e7. The hinge sums' compensation kept one level of error terms,
+    # themselves ~ulp(1e7) and cancelling: 4.2e6 ulp
+    a, b = (0.25, -0.25, 0.25, -0.25), (1.0, 1.0000001, 2.0, 2.0000002)
+    x = [-3.5381e7, -1e30, -123.25, -3.0, 0.5]
+    with mp.workprec(200):
+        ref = [sum(_p(s) * max(_p(t) - _p(v), 0) for s, t in zip(a, b, strict=True))
+               + max(_p(v), 0) for v in x]
+    assert _ulps(ja.apl(jnp.array(x, jnp.float32), a=a, b=b), ref).max() <= 1
