@@ -9,6 +9,7 @@ through the registry (``ja.get("gelu")``).
 from jaxact._adaptive import acon_c as acon_c
 from jaxact._adaptive import pelu as pelu
 from jaxact._apl import apl as apl
+from jaxact._aptx import aptx as aptx
 from jaxact._bounded import elliott as elliott
 from jaxact._bounded import gaussian as gaussian
 from jaxact._bounded import isrlu as isrlu
@@ -81,7 +82,6 @@ from jaxact._shrink import hard_shrink as hard_shrink
 from jaxact._shrink import soft_shrink as soft_shrink
 from jaxact._shrink import tanh_shrink as tanh_shrink
 from jaxact._shrink import threshold as threshold
-from jaxact._smooth import aptx as aptx
 from jaxact._smooth import e_swish as e_swish
 from jaxact._smooth import lisht as lisht
 from jaxact._smooth import quick_gelu as quick_gelu

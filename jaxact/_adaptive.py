@@ -12,12 +12,16 @@ from __future__ import annotations
 import math
 
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
 from jaxact import _core, _expm1, _math
 from jaxact._learnable import _tp, _ts, opaque
+from jaxact._rational import _pow2, _times_pow2
 from jaxact._registry import Entry, Param, register
+
+_E58 = math.exp(-58.0)  # _math.exp_split_deep's scale
 
 
 def _dd(hi: Array, lo: Array) -> tuple[Array, Array]:
@@ -77,15 +81,34 @@ def _exp_expm1(v: Array) -> tuple[Array, Array]:
 
 
 def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, ...]:
-    p1, p2, beta = opaque(p1, p2, beta)
-    # u = beta (p1 - p2) x in double-float: the tails are ~ x e^u, whose relative error
-    # is |u| times that of u.
+    # Slopes beyond 2^118 are taken at 2^-9 (exactly), so that p1 - p2, p1 + p2 and u (p1 -
+    # p2) up to |u| = 200 stay finite (p1 = -p2 = 3e38 or p1 = p2 = 3e38 gave NaN; p1 =
+    # 3e38, p2 = 0 a NaN f' at u = -196, inf * 0); f and f' are scaled back by inv_s (the
+    # tail of f with k), df/dbeta by inv_s^2. beta (p1 - p2) overflowed too (p1 - p2 =
+    # 6e38 with beta = 1, or beta = 3e38 with p1 - p2 = 3): it is bm (p1 - p2) s 2^e_all
+    # with beta's significand bm, so below 2^121, times 2^min(e_all, 6); x takes the rest
+    # of 2^e_all. The scales come from the parameters before the barrier: for
+    # Python-number parameters XLA folds them, and the products by 1 go (no cost).
+    pmax = jnp.maximum(jnp.abs(p1), jnp.abs(p2))
+    hugep, bigp = pmax > 2.0**118, pmax > 2.0**80
+    s, inv_s = jnp.where(hugep, 2.0**-9, 1.0), jnp.where(hugep, 2.0**9, 1.0)
+    bm, eb = jnp.frexp(beta)
+    e_all = (eb - 1) + jnp.where(hugep, 9, 0)
+    to_bd = _pow2(jnp.minimum(e_all, 6), x.dtype)
+    # Products with these scales sit behind the barrier as well, each under a where on
+    # hugep (or bigp): XLA would gather a constant scale into a neighbouring factor (p1 s
+    # 2^9, x 2^3 into bd: inf; k e^-61 e^-58: 0). For Python numbers the where folds.
+    p1, p2, bm, e_x, inv_s, e58s = opaque(p1 * s, p2 * s, 2.0 * bm, e_all - 6, inv_s,
+                                          _E58 * inv_s)  # 1 <= |bm| < 2
+    # u in double-float: the tails are ~ x e^u, whose relative error is |u| times that of u
     d, dl = _ts(p1, -p2)
-    bd, bde = _tp(beta, d)
-    bd, bdl = _dd(bd, bde + beta * dl)
+    bd, bde = _tp(bm, d)
+    bd, bdl = _dd(bd, bde + bm * dl)
+    bd, bdl = bd * to_bd, bdl * to_bd
     zero = bd == 0  # beta = 0 or p1 = p2: u = 0 for every x, including +-inf
-    u, ue = _tp(bd, x)
-    ul = ue + bdl * x
+    xu = jnp.where(e_all > 6, x * _pow2(jnp.clip(e_x, 0, 127), x.dtype), x)
+    u, ue = _tp(bd, xu)
+    ul = ue + bdl * xu
     u = jnp.where(zero, 0.0, u)
     ul = jnp.where(zero | ~jnp.isfinite(ul), 0.0, ul)
     m, k, r, pos = _exp_tail(u, ul)
@@ -113,13 +136,28 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     one = opaque(jnp.ones((), x.dtype))[0]
     den, dene = _ts(one, e0)
     den_lo = dene + ed
-    xn, xne = _tp(x, n)
-    xn_lo = xne + x * n_lo
+    # inv_s = 2^8 on x, 2 on the quotient: x n 2^-1 is finite where f = x n / (1 + e) is
+    # (p1 = p2 = 3e38 at x = 0.6), and normal where f is (but in its lowest binade): with
+    # p1 = -p2 the gate n ~ p1 u is small near 0, and so is f (x n s was subnormal).
+    xi = jnp.where(hugep, x * (inv_s * 0.5), x)
+    xn, xne = _tp(xi, n)
+    xn_lo = xne + xi * n_lo
     y = xn / den
     yd, yde = _tp(y, den)
     y = jnp.where(jnp.isfinite(yd), y + (((xn - yd) - yde) + (xn_lo - y * den_lo)) / den, y)
-    y = jnp.where(k == 1.0, y, jnp.where(p_big == 0, 0.0, (x * p_big) * r)
-                  + ((xs * p_small) * mr) * k)
+    # (inv_s before k: the tail is normal where its part at the scale s is not)
+    p_big_1, ks = jnp.where(hugep, p_big * inv_s, p_big), jnp.where(hugep, k * inv_s, k)
+    # x 2^24 below |x| = 2^-100 (and 2^-24 last): with slopes beyond 2^80 the small side
+    # can be subnormal where x p_big is not (3 % of f, lost, for p1 = 3e38, p2 = 1 at
+    # x = -3e-37)
+    tiny = jnp.abs(x) < 2.0**-100
+    x_up = x * jnp.where(tiny, 2.0**24, 1.0)
+    xs_up = jnp.where(inside, x_up, 0.0)
+    down = jnp.where(tiny, 2.0**-24, 1.0)
+    tail = jnp.where(bigp, (jnp.where(p_big == 0, 0.0, (x_up * p_big_1) * r)
+                            + ((xs_up * p_small) * mr) * ks) * down,
+                     jnp.where(p_big == 0, 0.0, (x * p_big) * r) + ((xs * p_small) * mr) * k)
+    y = jnp.where(k == 1.0, jnp.where(hugep, y * (inv_s * 2.0**-8), y), tail)
     # The small side p_small sigmoid(-|u|) + d u sigmoid'(u) = m r^2 k (p_small (1 + e)
     # + d u): its terms cancel near the gate's stationary point (u ~ -1.28 for p2 = 0),
     # where the two rounded products of the sum cost 10-12 ulp; one bracket costs ~3.
@@ -136,21 +174,37 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # (u and ul replaced outside: no inf in the untaken branch's derivatives)
     dx = jnp.where(around, _slope_near_extremum(jnp.where(around, u, _U0[0]),
                                                 jnp.where(around, ul, 0.0), p1, p2, d, dl), dx)
+    # With slopes beyond 2^80 the tail u (p1 - p2) e^-|u| is normal past |u| = 148, where
+    # m is not (to 182 for 3e38): there it takes e^{119 - |u|}, and e^-58 inv_s last
+    # (p2 = 0, p1 = 3e38 gave 0 at x = -5e-37). For Python-number slopes this folds away.
+    deep = bigp & (jnp.abs(u) > 140.0)
+    m_deep = jnp.exp(119.0 - jnp.abs(u)) * (1.0 - jnp.sign(u) * jnp.clip(ul, -0.5, 0.5))
+    tail_deep = p_big_1 * r + (((m_deep * bracket) * (r * r)) * k) * e58s
+    dx = jnp.where(deep, tail_deep, jnp.where(hugep, dx * inv_s, dx))
     # df/dp1 = x (S + u D), df/dp2 = x (Sn - u D), df/dbeta = x^2 d^2 D. On the small side
     # (u < 0 for p1, u > 0 for p2) that is x m r^2 k (1 + e - |u|), which vanishes at
     # |u| = 1.28: as x m r k (1 + u r) the rounded u r and r cost up to 12 ulp around
     # |u| = 1.6. 1 - |u| is exact there (Sterbenz) and u's low part goes in; r, squared,
     # gets one Newton step on the double-float 1 + e.
-    big_side = x * r + ((xs * us) * dm) * k
+    # The big side ~ x r is formed at x 2^24 (see f's tail): x r flushed to 0 for
+    # x = 1.2e-38 where x (r + u D) is normal (u ~ 3 there for beta (p1 - p2) = 3e38).
+    big_side = (x_up * r + ((xs_up * us) * dm) * k) * down
     zeta = ((1.0 - jnp.abs(us)) + m * k) - jnp.sign(us) * jnp.where(inside, ul, 0.0)
     rd, rde = _tp(r, den)
     rc = r + r * (((1.0 - rd) - rde) - r * den_lo)
     # x last: at u = 0, x m r^2 = x/4 flushes to 0 where the partial x/2 is normal
     small = (xs * (((m * rc) * rc) * zeta)) * k
     d_p1 = jnp.where(pos, big_side, small)
-    d_p2 = jnp.where(pos, small, x * r - ((xs * us) * dm) * k)
+    d_p2 = jnp.where(pos, small, (x_up * r - ((xs_up * us) * dm) * k) * down)
     xd = xs * d
-    d_beta = (xd * (xd * dm)) * k
+    # x^2 d^2 D k from the factors' significands and exponents: x d squared overflows where
+    # k brings the product back (p1 = -p2 = 3e38, beta = 2e-38: inf at x = -12.4 for 2e15),
+    # and D k (e^-|u| to |u| = 200) underflows where x^2 d^2 lifts it; past |u| = 140, D
+    # is taken at e^119 and e^-58 inv_s goes with k (as for f' above).
+    dd = jnp.where(deep, (m_deep * (r * r)) * inv_s, jnp.where(hugep, dm * (inv_s * inv_s), dm))
+    (mx, ex), (md, ed), (mk, ek), (m2, e2) = (jnp.frexp(v) for v in (
+        xd, dd, k, jnp.where(deep, e58s, 1.0)))
+    d_beta = _times_pow2(((mx * mx) * md) * (mk * m2), (ex + ex) + (ed + ek + e2))
     return y, dx, d_p1, d_p2, d_beta
 
 
@@ -210,8 +264,13 @@ register(Entry("acon_c", acon_c, "elementwise", r"(p_1-p_2)\,x\,\sigma(\beta(p_1
 
 # --- PELU ------------------------------------------------------------------------------------
 
+_E126 = np.ldexp(np.exp(-np.arange(90.0)), 126)  # 2^126 e^-n, n = 0..89
+
 
 def _pelu_parts(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
+    # (n of f' below, from the parameters before the barrier: 0, folded, for Python numbers)
+    n = jnp.where(jnp.isinf(a / b), jnp.clip(jnp.ceil(jnp.log(a) - jnp.log(b) - 88.72), 1.0, 89.0),
+                  0.0)
     a, b = opaque(a, b)
     # t = x/b as t + tl: exp(t) amplifies an error of t by |t| (80 ulp at t = -80).
     t = x / b
@@ -221,7 +280,7 @@ def _pelu_parts(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
     pos = x >= 0
     tn = jnp.where(pos, 0.0, t)  # the x < 0 branch sees no overflowing exp
     tln = jnp.where(pos, 0.0, tl)
-    # e^t = m k (1 + tl), m normal to t = -203: a/b = 3e38 keeps (a/b) e^t normal to -174
+    # e^t = m k (1 + tl), for the value (f' below has its own split)
     m, k1, k2 = _math.exp_split_deep(tn)
     k = k1 * k2  # only where a moderate factor meets it: it may flush
     m = m * (1.0 + tln)
@@ -234,13 +293,25 @@ def _pelu_parts(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
     # b scaled by 2^-+63 and 2^+-63, and x is scaled by 2^+-63 before and after it.
     big, small = jnp.abs(a) > jnp.abs(b) * 2.0**100, jnp.abs(a) * 2.0**100 < jnp.abs(b)
     up = jnp.where(big, 2.0**63, jnp.where(small, 2.0**-63, 1.0))
-    lin = ((x * up) * ((a * (1.0 / up)) / (b * up))) * up
+    r_up = (a * (1.0 / up)) / (b * up)
+    lin = ((x * up) * r_up) * up
     y = jnp.where(pos | (jnp.abs(t) < 2.0**-25), lin, a * em1)
-    dx = jnp.where(pos, r, ((r * m) * k1) * k2)
+    # f' = (a/b) e^t and -(a/b) t e^t for x < 0. Where a/b overflows (inf * 0 was NaN
+    # for a = 3e38, b = 1e-30) they are q e^{t + n}, q = (a/b) e^-n <= 2^128 for a whole
+    # n: exp_split_deep's levels and shifts move by n (scalar operands of its selects), so
+    # e^{t + n} is normal to t + n = -203 and f' to t = -263. t + n is exact for t <= -n/2,
+    # and n <= 2 ln(a/b 2^-128) makes f' overflow above; n = 1 errs by 2^-25 at most.
+    q = jnp.where(n > 0, r_up * jnp.asarray(_E126, x.dtype)[n.astype(jnp.int32)], r)
+    one, two = tn < -64.0 - n, tn < -128.0 - n
+    md = jnp.exp(tn + jnp.where(two, 116.0 + n, jnp.where(one, 58.0 + n, n)))
+    md = md * (1.0 + tln)
+    kd1, kd2 = jnp.where(one, _E58, 1.0), jnp.where(two, _E58, 1.0)
+    dx = jnp.where(pos, r, ((q * md) * kd1) * kd2)
     da = jnp.where(pos, t + tl, em1)
-    # (x >= 0: -(a/b)(x/b), or -x (a/b) / b where x/b overflows and the product may not)
-    db = jnp.where(pos, -jnp.where(jnp.isinf(t), lin / b, r * t),
-                   jnp.where(jnp.isinf(tn), 0.0, -((r * (tn * m)) * k1) * k2))
+    # (x >= 0: -(a/b)(x/b), or -x (a/b) / b where x/b or a/b overflows and the product
+    # may not)
+    db = jnp.where(pos, -jnp.where(jnp.isinf(t) | jnp.isinf(r), lin / b, r * t),
+                   jnp.where(jnp.isinf(tn), 0.0, -((q * (tn * md)) * kd1) * kd2))
     return y, dx, da, db
 
 

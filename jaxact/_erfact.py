@@ -25,6 +25,7 @@ _C = 2.0 / math.sqrt(math.pi)
 # erf(z)/(C z) - 1 = z^2 P1(z^2), P1 = sum_{n>=1} (-1)^n z^{2n-2} / (n! (2n+1)), z < 1.
 _P1 = tuple((-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(1, 14))
 _DEEP = 2.0**-88  # ~e^-61: the scale that keeps tails normal, exact
+_LN2_64 = (44.361419677734375, -1.2189787519729715e-07)  # 64 ln 2 as float32 hi + lo
 
 
 def _square(h: Array, lo: Array) -> tuple[Array, Array]:
@@ -90,6 +91,8 @@ def _exp_minus(u: Array, ul: Array) -> tuple[Array, Array]:
 
 
 def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
+    # (a flag of the parameter before the barrier: XLA folds it for a Python number)
+    huge = jnp.abs(alpha) > 2.0**92
     alpha, beta = opaque(alpha, beta)
     v, vl = _tp(beta, x)
     v = jnp.where(beta == 0, 0.0, v)  # beta = 0: z = alpha for every x, +-inf included
@@ -117,12 +120,18 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     # for z^2 ~ 100 in the parameter derivatives.
     vc = jnp.clip(v, -100.0, 100.0)
     e, el, ke = _dword.exp_pair_parts(vc, jnp.where(vc == v, vl, 0.0))
-    z1, z1e = _tp(alpha, e)
+    # z = (alpha 2^-j) e 2^(ke + j), j = 64 above alpha = 2^92: alpha e overflowed from
+    # alpha = 1.7e38 (NaN f'). 2^(ke + j) goes in as two exact halves, one after the
+    # other: as one factor it under- or overflowed where z does not (z^2 was 0 for
+    # alpha = 1.7e38 at x = -88.5, 2^-128).
+    alpha_j = jnp.where(huge, alpha * 2.0**-64, alpha)
+    ke = ke + jnp.where(huge, 64, 0)
+    z1, z1e = _tp(alpha_j, e)
     half = ke >> 1  # floor(ke / 2) as a shift (vectorised; integer division is not)
-    scale = _pow2(half, x.dtype) * _pow2(ke - half, x.dtype)  # 2^ke, exact (or 0: z^2 is)
     # (inf from v = 100: no inf * 0 in f'', nor in z^2 for alpha = 0, where z1 = 0)
-    scale = jnp.where(big | (z1 == 0), 0.0, scale)
-    z2 = _square(z1 * scale, (z1e + alpha * el) * scale)
+    s1 = jnp.where(big | (z1 == 0), 0.0, _pow2(half, x.dtype))
+    s2 = _pow2(ke - half, x.dtype)
+    z2 = _square((z1 * s1) * s2, ((z1e + alpha_j * el) * s1) * s2)
     # f' = C z (1 + beta x + (P - 1) + beta x (e^{-z^2} - 1)) below z = 1, else erf(z) +
     # C beta x z e^{-z^2}.
     one, one_lo = _one_plus(beta, xs)
@@ -132,15 +141,19 @@ def _erfact_parts(x: Array, alpha: Array, beta: Array) -> tuple[Array, ...]:
     y, dy = _gate(xs, zm, k, z2, jnp.where(big, 0.0, bx * zm), bracket, zme + alpha * ml)
     # df/dalpha = C x e^{v - z^2}, one exponential of a double-float argument (normal
     # while e^{-z^2} alone is not); df/dbeta = x alpha df/dalpha.
+    # With alpha = alpha_j 2^j the argument takes j ln 2 (exactly, as a pair): df/dbeta
+    # ~ alpha e^{v - z^2} is normal where e^{v - z^2} is not (alpha = 1e38 at
+    # x = -8531, beta = 0.01: 0 for 2.8e-26), and df/dalpha takes 2^-j with ku.
     u, ue = _ts(v, -z2[0])
-    mu, ku = _exp_minus(u, ue + vl - z2[1])
+    u, ue2 = _ts(u, jnp.where(huge, _LN2_64[0], 0.0))
+    mu, ku = _exp_minus(u, (ue + vl - z2[1]) + (ue2 + jnp.where(huge, _LN2_64[1], 0.0)))
     # df/dalpha takes x itself, not xs: at alpha = 0 it is C x e^v, not 0 (a learnt alpha
     # would stay at 0). df/dbeta is 0 where xs is (alpha = 0 or x = 0, even where e^v
     # overflows: 0 * inf), and for |x| > 1 x^2 is not formed (it overflows from 1.8e19).
-    d_alpha = jnp.where(big, 0.0, _c_times(x, mu) * ku)
+    d_alpha = jnp.where(big, 0.0, _c_times(x, mu) * (ku * jnp.where(huge, 2.0**-64, 1.0)))
     d_beta = jnp.where(big | (xs == 0), 0.0,
-                       jnp.where(jnp.abs(xs) > 1.0, (_C * (alpha * xs)) * (xs * mu),
-                                 ((_C * xs) * (alpha * xs)) * mu) * ku)
+                       jnp.where(jnp.abs(xs) > 1.0, (_C * (alpha_j * xs)) * (xs * mu),
+                                 ((_C * xs) * (alpha_j * xs)) * mu) * ku)
     return y, dy, d_alpha, d_beta
 
 

@@ -47,7 +47,9 @@ def _tp(a: Array, b: Array) -> tuple[Array, Array]:
     from the four exact half products, so every product that meets an addition is exact
     and an FMA changes nothing. The error term is 0 where it cannot be held: non-finite
     values, and where a half or the error would be subnormal (XLA flushes them); there
-    ``p`` is the plain product, to half an ulp.
+    ``p`` is the plain product, to half an ulp. A low half has bits down to ulp(a) =
+    |a| 2^-23, so only |a| >= tiny 2^23 keeps it normal (tiny 2^13 let a flushed low half
+    through: relative error 2^-12 for operands in [2^-113, 2^-103)).
     """
     plain = a * b
     ah, al = _core.split(a)
@@ -58,7 +60,7 @@ def _tp(a: Array, b: Array) -> tuple[Array, Array]:
     tiny = jnp.finfo(plain.dtype).tiny
     ok = (jnp.isfinite(plain) & jnp.isfinite(p) & jnp.isfinite(e)
           & (jnp.abs(plain) >= tiny * 2.0**24)
-          & (jnp.abs(a) >= tiny * 2.0**13) & (jnp.abs(b) >= tiny * 2.0**13))
+          & (jnp.abs(a) >= tiny * 2.0**23) & (jnp.abs(b) >= tiny * 2.0**23))
     return jnp.where(ok, p, plain), jnp.where(ok, e, 0.0)
 
 
@@ -245,16 +247,28 @@ register(Entry("sine", sine, "elementwise", r"\sin(\omega_0 x)", r"\omega_0\cos(
 
 
 def _star_relu_parts(x: Array, s: Array, b: Array) -> tuple[Array, ...]:
-    s, b = opaque(s, b)
+    # s x^2 + b = (s' x'^2 + b') / c with powers of 2 (exact; 1, folded away, for every
+    # s and b but these): s' = s 2^-+64 and x' = x 2^+-32 for |s| beyond 2^+-64, else the
+    # low halves that _tp splits off s x are subnormal for tiny (huge) x and are lost (s =
+    # 3.4e38, b = 0: 2700 ulp at x = 1.3e-34); for |b| >= 2^126, c = 1/4, so that s x^2
+    # does not overflow where b brings the sum back (s = 0.9, b = -3e38 at x = 2.3e19).
+    big, small, huge = jnp.abs(s) >= 2.0**64, jnp.abs(s) < 2.0**-64, jnp.abs(b) >= 2.0**126
+    xs = jnp.where(big, 2.0**32, jnp.where(small, 2.0**-32, 1.0)) * jnp.where(huge, 0.5, 1.0)
+    sq = s * jnp.where(big, 2.0**-64, jnp.where(small, 2.0**64, 1.0))
+    s2 = s + s  # (before the barrier: a Python-number s keeps it a constant)
+    sq, bq, s, b = opaque(sq, b * jnp.where(huge, 0.25, 1.0), s, b)
     # s x^2 + b in double-float: near its zero the terms cancel, and x^2 is exact.
     xp = jnp.maximum(x, 0.0)  # NaN stays NaN
-    sx, sxe = _tp(s, xp)
-    q, qe = _tp(sx, xp)
-    y, ye = _ts(q, b)
-    y = jnp.where(jnp.isfinite(y), y + (ye + (qe + sxe * xp)), y)
-    # 2 s x: s x alone may be subnormal below x = 1, 2 x overflows above 1.7e38; d/db is
-    # NaN at NaN x, as every parameter partial
-    dx = jnp.where(xp < 1.0, s * (2.0 * xp), 2.0 * (s * xp))
+    xq = xp * xs
+    sx, sxe = _tp(sq, xq)
+    q, qe = _tp(sx, xq)
+    y, ye = _ts(q, bq)
+    y = jnp.where(jnp.isfinite(y), y + (ye + (qe + sxe * xq)), y) * jnp.where(huge, 4.0, 1.0)
+    # 2 s x: (s + s) x, one rounding, wherever 2 s is finite. Past that (|s| > 1.7e38), s x
+    # alone may be subnormal below x = 1 and 2 x overflows above 1.7e38; x + x, as XLA
+    # would fold s (2 x) into (2 s) x = inf x (NaN at x = 0). d/db is NaN at NaN x, as
+    # every parameter partial
+    dx = jnp.where(jnp.isfinite(s2), s2 * xp, jnp.where(xp < 1.0, s * (xp + xp), 2.0 * (s * xp)))
     return y, dx, xp * xp, jnp.where(jnp.isnan(x), x, 1.0)
 
 

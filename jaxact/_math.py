@@ -26,7 +26,8 @@ from jaxact import _core
 Parts = Callable[..., tuple[Array, ...]]
 
 
-def elementwise(parts: Parts, *, recompute: bool = True) -> jax.custom_jvp:
+def elementwise(parts: Parts, *, recompute: bool = True,
+                value: Callable[..., Array] | None = None) -> jax.custom_jvp:
     """A ``custom_jvp`` function of arrays whose partials come from ``parts``.
 
     The rule is ``sum(partial_i * tangent_i)`` (a boolean partial selects the tangent)
@@ -46,19 +47,24 @@ def elementwise(parts: Parts, *, recompute: bool = True) -> jax.custom_jvp:
     the pass it saves. Same arithmetic either way. Not on other platforms (unmeasured
     there): XLA's GPU pipeline removes barriers only after fusion, so one would keep it
     from fusing the two loops into one kernel with two outputs.
+
+    ``value``: the value alone, for the primal and (with ``recompute``) the rule's value,
+    where ``parts`` would compute it along with more than XLA removes (see ``_aptx``).
     """
 
     def primal(*args: Array) -> Array:
-        return parts(*args)[0]
+        return parts(*args)[0] if value is None else value(*args)
 
     def rule(primals: tuple[Array, ...], tangents: tuple[Any, ...]) -> tuple[Array, Array]:
-        value, *partials = parts(*primals)
         if recompute:
-            _, *partials = parts(*_hidden(primals, jnp.size(value)))
-        terms = [_times(_written(d) if jnp.size(a) < jnp.size(value) else d, t)
+            out = primal(*primals)
+            _, *partials = parts(*_hidden(primals, jnp.size(out)))
+        else:
+            out, *partials = parts(*primals)
+        terms = [_times(_written(d) if jnp.size(a) < jnp.size(out) else d, t)
                  for d, t, a in zip(partials, tangents, primals, strict=False)
                  if not isinstance(t, SymbolicZero)]
-        return value, functools.reduce(operator.add, terms) if terms else jnp.zeros_like(value)
+        return out, functools.reduce(operator.add, terms) if terms else jnp.zeros_like(out)
 
     fn = jax.custom_jvp(primal)
     fn.defjvp(rule, symbolic_zeros=True)

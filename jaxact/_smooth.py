@@ -1,5 +1,5 @@
-"""Self-gated activations x g(x) from the literature: e-swish, QuickGELU, APTx, LiSHT
-and TanhExp (Smish, Logish and Serf are in ``_log_gated``).
+"""Self-gated activations x g(x) from the literature: e-swish, QuickGELU, LiSHT
+and TanhExp (Smish, Logish and Serf are in ``_log_gated``, APTx in ``_aptx``).
 
 The gates are written in e = exp(-|x|) (or e^x itself) so that nothing like 1 - sigmoid
 or 1 - tanh^2 is formed, and their negative tails, ~ x e^x, are carried as m k
@@ -10,11 +10,13 @@ of every branch (the "double where" done once, up front).
 
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact import _core, _expm1, _math
+from jaxact import _core, _math
 from jaxact._registry import Entry, Param, register
 
 _INF = float("inf")
@@ -90,8 +92,32 @@ def _silu_lo_parts(x: Array, b: Array | float, lo: float, scale: Array | float =
 # ---- e-swish -----------------------------------------------------------------------------
 
 
+# Past |beta| = 2^64 beta x sigmoid(x) is normal down to x = -175, where sigmoid's tail
+# q k holds only to x = -141 and beta x overflows first. There beta = b 2^62 (b > 4:
+# b x sigmoid(x) is normal down to x = 2^-126), 2^62 goes into the tail scale k, and
+# below x = -128 sigmoid(x) = sigmoid(x + 58) e^-58 (to e^-70; x + 58 exact), e^-58 into
+# k too: 2^62 e^-119 is normal.
+_E_SWISH_DEEP = 2.0**62 * math.exp(-119.0)
+
+
 def _e_swish_parts(x: Array, beta: Array) -> tuple[Array, Array, Array]:
-    return _silu_lo_parts(x, 1.0, 0.0, beta)[:3]
+    # _silu_lo_parts' form for a slope of exactly 1 (no rounding error of b x to carry),
+    # plus the scaling above; all of it folded away for a Python-number beta up to 2^64
+    huge = jnp.abs(beta) > 2.0**64
+    b, big = beta * jnp.where(huge, 2.0**-62, 1.0), jnp.where(huge, 2.0**62, 1.0)
+    deep, pos, a = huge & (x < -128.0), x >= 0, -jnp.abs(x)
+    q, k, e = _math.sigmoid_pair(jnp.where(deep, a + 58.0, a))
+    sig, k_p = q * jnp.where(pos, e, 1.0), jnp.where(pos, 1.0, k)  # sigmoid(x) = sig k_p
+    # b kb = beta k_p (e^-58 less where deep)
+    kb = jnp.where(pos, big, jnp.where(deep, _E_SWISH_DEEP, big * k))
+    sn = 1.0 - q * k
+    lim = _math.far(x)
+    xd = jnp.where(jnp.abs(x) < lim, x, 0.0)
+    local, dx_local = _near_root(x, _SILU_ROOT)
+    dx_m = jnp.where(pos, sn + (xd * (q * sn)) * k, q * (1.0 + xd * sn))
+    xv = jnp.where(x > -lim, x, 0.0)  # NaN stays NaN
+    return (((b * xv) * sig) * kb, jnp.where(local, beta * dx_local, (b * dx_m) * kb),
+            (xv * sig) * jnp.where(deep, 0.0, k_p))  # (x e^x is subnormal below -128)
 
 
 _e_swish = _math.elementwise(_e_swish_parts)
@@ -176,144 +202,6 @@ register(Entry("quick_gelu", quick_gelu, "elementwise", r"x\,\sigma(1.702\,x)",
                r"\sigma(1.702x)\left(1+1.702x\,\sigma(-1.702x)\right)",
                range=(-0.16361018963635357, _INF), monotonic=False, source="paper",
                reference="Hendrycks & Gimpel 2016, arXiv:1606.08415; CLIP, arXiv:2103.00020"))
-
-# ---- APTx --------------------------------------------------------------------------------
-
-_APTX_SMALL = 0.55  # |beta x| below which tanh is _math's polynomial (fitted to 0.55)
-# tanh a + a sech^2 a peaks at a0 (a0 tanh a0 = 1), where it equals a0: on [0.8, 1.8]
-# it is a0 + d^2 Q(d), d = a - a0 (Q: tests/reference/fit_aptx_peak.py, 2.5 units).
-_APTX_PEAK = ((0.8, 1.8), (1.199678659439087, -1.918135308014613e-08), (
-    -0.3661220669746399, 0.40691128373146057, -0.17989815771579742, -0.023509850725531578,
-    0.08241052180528641, -0.04996275529265404, 0.007306066807359457, 0.01096135564148426,
-    -0.009302417747676373, 0.002789653604850173))
-
-
-def _sigmoid_m2(a: Array, lo: Array) -> tuple[Array, Array, Array]:
-    """``(r, e, k)``: sigmoid(-2(a + lo)) = (r + e) k for 0 <= a <= 64, the pair within
-    1 ulp; k = 2^-64 beyond a = 30 (e^-61 beyond 30.5 in float64, to a = 381).
-
-    At a zero of the gate alpha +- 1 cancels against 2 sigmoid, each ulp of which is then
-    several of the gate (1 / (1 + e^{2a}) from XLA's exp, 2.4 ulp, left aptx(alpha=0.3,
-    beta=-0.7) 6 units off). So e^{2a} = 2^n (1 + 2h) is hand-reduced (``_expm1``),
-    (1 + e^{2a}) / 2^64 = (2^-64 + 2^(n-64)) + 2^(n-63) h is an exact pair d + l, and
-    1 / (d + l) = 1/d - l/d^2 is kept as a pair.
-    """
-    if a.dtype == jnp.float64:  # the reduction is float32's; float64 has bits to spare
-        q, k, _ = _math.sigmoid_pair(-2.0 * a, -2.0 * lo)
-        return q, jnp.zeros_like(q), k
-    bits, h = _expm1.exp2_reduce(a, lo=lo)
-    p = _expm1.pow2(bits, 64)
-    c = _core.opaque(2.0**-64, a)  # opaque: XLA would fold (p + c) - p to c
-    d0, b = p + c, (p + p) * h  # (b exact)
-    d = d0 + b  # |d0| > |b|: a fast two-sum
-    dl = (b - (d - d0)) + (c - (d0 - p))
-    far = a > 30.0
-    scale, r = jnp.where(far, 1.0, 2.0**-64), 1.0 / d
-    return r * scale, -((dl * r) * r) * scale, jnp.where(far, 2.0**-64, 1.0)
-
-
-def _aptx_parts(x: Array, alpha: Array, beta: Array, gamma: Array) -> tuple[Array, ...]:
-    # alpha + tanh(v), v = beta x, cancels wherever it nears 0: alpha = 1 for v -> -inf,
-    # alpha = -1 for v -> +inf, alpha = 0 near v = 0, any alpha at a zero of the gate. So
-    # the cancelling sum is made exact and what is added to it kept to full relative
-    # precision: below |v| = 0.55 alpha + v (a two_sum pair) plus tanh(v) - v, a small
-    # polynomial term; beyond, alpha +- 1 (a pair) -+ 2 sigmoid(-2|v|) (= 1 - tanh|v|).
-    # Only the gate's zero then loses digits, within its conditioning; f' alike.
-    f64 = x.dtype == jnp.float64
-    top = 381.0 if f64 else 64.0  # |v| beyond which sigmoid(-2|v|) times any x is 0
-    v, err = _core.two_prod(beta, x)  # e^{-2|v|} turns err into 2|v| err: kept
-    a = jnp.abs(v)
-    # (exact only while the halves of the split are normal: not for tiny x or beta)
-    ok = (a < top) & (jnp.abs(x) > 2.0**-100) & (jnp.abs(beta) > 2.0**-100)
-    err, sgn = jnp.where(ok, err, 0.0), jnp.where(v >= 0, 1.0, -1.0)
-    small = a < _APTX_SMALL
-    vs = jnp.where(small, v, 0.0)  # the unused branch stays finite (0 * inf in reverse mode)
-    z = vs * vs  # tanh(v) - v (the polynomial is float32's)
-    tv = jnp.tanh(vs) - vs if f64 else vs * (z * _math.polyval(_math._TANH_P, z))
-    t = vs + tv
-    hi, lo = _core.two_sum(alpha, vs)
-    gate_small = hi + (lo + (err + tv))
-    hi, lo = _core.two_sum(alpha, vs + vs)  # tanh v + v sech^2 v = 2v + (tv - v t^2)
-    slope_small = hi + (lo + (2.0 * err + (tv - vs * (t * t))))
-    # sigmoid(-2|v|) = s k; at alpha = -+1 (hi = 0) the gate is -+2 s k itself, kept
-    # scaled until the end: normal as long as the result is, and 0 beyond |v| = top.
-    ac = jnp.minimum(a, top)
-    s, sl, k = _sigmoid_m2(ac, sgn * err)
-    sn = 1.0 - (s + sl) * k  # sigmoid(2|v|)
-    one = _core.opaque(1.0, x)  # (XLA would fold (alpha + 1) - alpha to 1)
-    (hp, lp), (hm, lm) = _core.two_sum(alpha, one), _core.two_sum(alpha, -one)
-    hi, lo = jnp.where(v >= 0, hp, hm), jnp.where(v >= 0, lp, lm)
-    tail = hi == 0.0
-    gone, kf = tail & (a > top), jnp.where(tail, k, 1.0)
-    ks = jnp.where(gone, 0.0, (sgn + sgn) * jnp.where(tail, 1.0, k))
-    s2, s2l = ks * s, ks * sl
-    gate = jnp.where(small, gate_small, (hi - s2) + (lo - s2l))
-    # gate + v sech^2 v = (alpha +- 1) +- 2 s (2|v| (1 - s) - 1)
-    slope = jnp.where(small, slope_small, (hi + (s2 + s2l) * ((ac + ac) * sn - 1.0)) + lo)
-    if not f64:  # at the peak f'' = 0 too, and at |alpha| ~ a0 the form above cancels
-        # (945 units at alpha = -1.2, beta = 1): there alpha -+ a0 is exact, plus d^2 Q(d)
-        (p_lo, p_hi), (head, low), q = _APTX_PEAK
-        d = (jnp.clip(a, p_lo, p_hi) - head) + (sgn * err - _core.opaque(low, x))
-        peak = (alpha + sgn * head) + sgn * (low + (d * d) * _math.polyval(q, d))
-        slope = jnp.where((a > p_lo) & (a < p_hi), peak, slope)
-    xm = jnp.where(gone, 0.0, x)  # x -> +-inf at a vanishing gate: 0, not inf * 0
-    # gamma x gate, x first times the factor that keeps it in range (the smaller one for
-    # |x| >= 1, the larger one below): neither overflows nor underflows alone
-    g_first = (jnp.abs(gamma) <= jnp.abs(gate)) == (jnp.abs(x) >= 1.0)
-    y = jnp.where(g_first, (gamma * xm) * gate, (xm * gate) * gamma) * kf
-    xd = jnp.where(a < top, x, 0.0)  # d/dbeta = gamma x^2 sech^2 v, sech^2 = 4 s (1 - s)
-    dbeta = ((4.0 * gamma * xd) * (xd * ((s + sl) * sn))) * k
-    return y, (gamma * slope) * kf, gamma * x, dbeta, (xm * gate) * kf
-
-
-_aptx = _math.elementwise(_aptx_parts)
-
-
-def aptx(x: ArrayLike, *, alpha: ArrayLike = 1.0, beta: ArrayLike = 1.0,
-         gamma: ArrayLike = 0.5) -> Array:
-    r"""APTx, "alpha plus tanh times": a cheap mish/swish look-alike.
-
-    .. math::
-        \mathrm{aptx}(x) = \gamma\,x\,(\alpha + \tanh(\beta x)),
-        \qquad \mathrm{aptx}'(x) = \gamma\left(\alpha + \tanh(\beta x)
-        + \beta x\,\mathrm{sech}^2(\beta x)\right)
-
-    With the defaults it equals :math:`x\,\sigma(2x)`. The gate keeps full relative
-    accuracy wherever it nears 0 (either tail at :math:`\alpha = \pm 1`, :math:`x \to 0` at
-    :math:`\alpha = 0`): it is :math:`(\alpha \pm 1) \mp 2\sigma(-2|\beta x|)` for
-    :math:`|\beta x| \ge 0.55`, and :math:`\alpha + \beta x` plus the small
-    :math:`\tanh(\beta x) - \beta x` below.
-
-    Args:
-      x: input array.
-      alpha: offset :math:`\alpha` (default 1); differentiable.
-      beta: slope :math:`\beta` inside the tanh (default 1); differentiable.
-      gamma: output scale :math:`\gamma` (default 0.5); differentiable.
-
-    Returns:
-      Same shape and dtype as ``x``.
-
-    Examples:
-      >>> ja.aptx(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.11920292,  0.        ,  0.8807971 ], dtype=float32)
-
-    References:
-      Kumar, APTx: Better Activation Function than MISH, SWISH, and ReLU's Variants used
-      in Deep Learning, IJAIML 2(2), 2022, arXiv:2209.06119.
-    """
-    arr = _core.as_array(x, "aptx")
-    for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
-        _core.as_param(value, "aptx", name)
-    return _core.apply(_aptx, arr, alpha, beta, gamma)
-
-
-register(Entry("aptx", aptx, "elementwise", r"\gamma\,x\,(\alpha+\tanh(\beta x))",
-               r"\gamma\left(\alpha+\tanh(\beta x)+\beta x\,\mathrm{sech}^2(\beta x)\right)",
-               params=(Param("alpha", 1.0, "offset of the gate"),
-                       Param("beta", 1.0, "slope inside the tanh"),
-                       Param("gamma", 0.5, "output scale")),
-               range=(-0.1392322713805369, _INF), monotonic=False, source="paper",
-               reference="Kumar 2022, arXiv:2209.06119"))
 
 # ---- LiSHT and TanhExp -------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Accuracy cases of the self-gated literature activations (jaxact/_smooth.py).
+"""Accuracy cases of the self-gated literature activations (jaxact/_smooth.py, _aptx.py).
 
 References are the defining formulas in mpmath, written without cancellation where
 mpmath's working precision would not resolve it (1 + tanh(u) as 2 sigmoid(2u)).
@@ -79,7 +79,7 @@ def _aptx(alpha: float = 1.0, beta: float = 1.0, gamma: float = 0.5,
                 dparams={k: dparams[k] for k in grads})
 
 
-# |beta x| where jaxact's aptx kernel switches branches (_smooth._aptx_parts)
+# |beta x| where jaxact's aptx kernel switches branches (_aptx._aptx_body)
 _APTX_SWITCH = (0.55, 0.8, 1.8, 30.0, 64.0)
 
 

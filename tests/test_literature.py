@@ -1,6 +1,6 @@
-"""Specifics of the literature activations (jaxact/_smooth.py, _log_gated.py, _bounded.py,
-_shapes.py) that the generic table cannot check: identities with other functions, limits,
-exact values, parameter validation and parameter gradients.
+"""Specifics of the literature activations (jaxact/_smooth.py, _aptx.py, _log_gated.py,
+_bounded.py, _shapes.py) that the generic table cannot check: identities with other
+functions, limits, exact values, parameter validation and parameter gradients.
 
 Reference values are float64 NumPy evaluations of the defining formulas at moderate
 inputs (where float64 has digits to spare), or exact by construction.
