@@ -22,6 +22,7 @@ from jaxact._rational import _pow2, _times_pow2
 from jaxact._registry import Entry, Param, register
 
 _E58 = math.exp(-58.0)  # _math.exp_split_deep's scale
+_LN2_CW = (0.693359375, -2.12194440e-4)  # ln 2 = hi + lo, hi with 9 bits (Cody-Waite)
 
 
 def _dd(hi: Array, lo: Array) -> tuple[Array, Array]:
@@ -196,15 +197,26 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     small = (xs * (((m * rc) * rc) * zeta)) * k
     d_p1 = jnp.where(pos, big_side, small)
     d_p2 = jnp.where(pos, small, (x_up * r - ((xs_up * us) * dm) * k) * down)
-    xd = xs * d
-    # x^2 d^2 D k from the factors' significands and exponents: x d squared overflows where
-    # k brings the product back (p1 = -p2 = 3e38, beta = 2e-38: inf at x = -12.4 for 2e15),
-    # and D k (e^-|u| to |u| = 200) underflows where x^2 d^2 lifts it; past |u| = 140, D
-    # is taken at e^119 and e^-58 inv_s goes with k (as for f' above).
-    dd = jnp.where(deep, (m_deep * (r * r)) * inv_s, jnp.where(hugep, dm * (inv_s * inv_s), dm))
-    (mx, ex), (md, ed), (mk, ek), (m2, e2) = (jnp.frexp(v) for v in (
-        xd, dd, k, jnp.where(deep, e58s, 1.0)))
-    d_beta = _times_pow2(((mx * mx) * md) * (mk * m2), (ex + ex) + (ed + ek + e2))
+    # df/dbeta = x^2 d^2 D from significands and exponents: x d overflows for beta < 8e-37
+    # where the whole is normal, and so does its square where D brings it back (p1 = -p2 =
+    # 3e38, beta = 2e-38: inf at x = -12.4 for 2e15); D = e^-|u| r^2 is subnormal past
+    # |u| = 87 (m k past 148) where x^2 d^2 lifts it, normal to |u| ~ 260 for beta ~ 1e-38.
+    # Past |u| = 140, e^-|u| = 2^-n e^-t (Cody-Waite, ln 2 in 9 + 24 bits: n ln2_hi exact).
+    far_u = jnp.abs(u) > 140.0
+    n = jnp.round(jnp.clip(jnp.abs(u), 140.0, 600.0) * (1.0 / math.log(2.0)))
+    t = (jnp.clip(jnp.abs(u), 140.0, 600.0) - n * _LN2_CW[0]) - n * _LN2_CW[1]
+    d_far = (jnp.exp(-t) * (1.0 - jnp.sign(u) * jnp.clip(ul, -0.5, 0.5))) * (r * r)
+    dd = jnp.where(far_u, d_far, dm) * jnp.where(hugep, inv_s * inv_s, 1.0)
+    # beyond |u| = 600 x^2 d^2 D underflows (and x = inf gives 0, not inf * 0); a subnormal
+    # x is 0, as XLA's arithmetic takes it (frexp would not)
+    xb = jnp.where((jnp.abs(u) >= 600.0) | (jnp.abs(x) < jnp.finfo(x.dtype).tiny), 0.0, x)
+    (mx, ex), (mq, eq), (md, ed), (mk, ek) = (jnp.frexp(v) for v in (
+        xb, d, dd, jnp.where(far_u, 1.0, k)))
+    xdm = mx * mq
+    # (capped: past 2^254 the product (>= 2^-6 2^scale) overflows anyway, and x = 0 must
+    # give 0, not 0 * inf)
+    scale = 2 * (ex + eq) + ed + ek - jnp.where(far_u, n, 0.0).astype(ex.dtype)
+    d_beta = _times_pow2(((xdm * xdm) * md) * mk, jnp.minimum(scale, 254))
     return y, dx, d_p1, d_p2, d_beta
 
 

@@ -203,8 +203,10 @@ def test_acon_c_huge_beta(p1, p2, beta):
 
 def test_acon_c_dbeta_with_opposite_huge_slopes_and_a_tiny_beta():
     # x^2 d^2 overflowed before D k brought it back: inf for 2.1e15 at x = -12.4 (beta
-    # (p1 - p2) = 12, |u| = 148)
-    _check("acon_c", {"p1": 3e38, "p2": -3e38, "beta": 2e-38}, [-12.3612003, 12.36, -5.0, 1.0])
+    # (p1 - p2) = 12, |u| = 148); past |u| = 200 (x = 16.7) it was 0 where it is normal
+    # (7.5e-37 at |u| = 268)
+    _check("acon_c", {"p1": 3e38, "p2": -3e38, "beta": 2e-38},
+           [-12.3612003, 12.36, -5.0, 1.0, 0.0, 22.3307991, -21.9815998])
 
 
 def test_pelu_slope_where_a_over_b_overflows():
@@ -238,9 +240,9 @@ def test_exact_product_keeps_its_low_halves_normal():
     # The split a = hi + lo has lo down to ulp(a) = |a| 2^-23: an operand below tiny 2^23
     # gave a flushed low half, and a pair off by up to 2^-12 relative (_tp(9.85e-35,
     # 1.17e36): 1.2e-4), which cost acon_c and erfact with huge parameters
-    a = np.float32(np.geomspace(2.0**-126, 2.0**-90, 997))
-    b = np.float32(np.geomspace(2.0**115, 2.0**127, 997))[::-1]
+    a = np.geomspace(2.0**-126, 2.0**-90, 997).astype(np.float32)
+    b = np.geomspace(2.0**115, 2.0**127, 997).astype(np.float32)[::-1]
     p, e = jax.jit(_tp)(jnp.asarray(a), jnp.asarray(b))
     exact = a.astype(np.float64) * b.astype(np.float64)  # a float32 product is exact here
-    rel = np.abs((np.float64(p) + np.float64(e)) - exact) / np.abs(exact)
+    rel = np.abs((np.asarray(p, np.float64) + np.asarray(e, np.float64)) - exact) / np.abs(exact)
     assert rel.max() <= 2.0**-24, (a[np.argmax(rel)], rel.max())
