@@ -21,7 +21,6 @@ from jaxact._learnable import _tp, _ts, opaque
 from jaxact._rational import _pow2, _times_pow2
 from jaxact._registry import Entry, Param, register
 
-_E58 = math.exp(-58.0)  # _math.exp_split_deep's scale
 _LN2_CW = (0.693359375, -2.12194440e-4)  # ln 2 = hi + lo, hi with 9 bits (Cody-Waite)
 
 
@@ -31,11 +30,17 @@ def _dd(hi: Array, lo: Array) -> tuple[Array, Array]:
     return s, e
 
 
+def _low(u: Array, ul: Array) -> Array:
+    """e^{-|u + ul|} / e^{-|u|} to first order in ``ul``, the low part of u (large only
+    where e^{-|u|} is 0 anyway, hence the clip)."""
+    return 1.0 - jnp.sign(u) * jnp.clip(ul, -0.5, 0.5)
+
+
 def _exp_tail(u: Array, ul: Array) -> tuple[Array, Array, Array, Array]:
     """``e^{-|u + ul|}`` as ``m * k`` (``m`` normal to u = -148), ``r = 1/(1 + e)``, and
     the mask ``u >= 0``; ``ul`` (the low part of u) is folded in to first order."""
     m, k = _math.exp_split(-jnp.abs(u))
-    m = m * (1.0 - jnp.sign(u) * jnp.clip(ul, -0.5, 0.5))  # ul is large only where m = 0
+    m = m * _low(u, ul)
     return m, k, 1.0 / (1.0 + m * k), u >= 0
 
 
@@ -100,7 +105,7 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # hugep (or bigp): XLA would gather a constant scale into a neighbouring factor (p1 s
     # 2^9, x 2^3 into bd: inf; k e^-61 e^-58: 0). For Python numbers the where folds.
     p1, p2, bm, e_x, inv_s, e58s = opaque(p1 * s, p2 * s, 2.0 * bm, e_all - 6, inv_s,
-                                          _E58 * inv_s)  # 1 <= |bm| < 2
+                                          _math._E58 * inv_s)  # 1 <= |bm| < 2
     # u in double-float: the tails are ~ x e^u, whose relative error is |u| times that of u
     d, dl = _ts(p1, -p2)
     bd, bde = _tp(bm, d)
@@ -179,7 +184,7 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # m is not (to 182 for 3e38): there it takes e^{119 - |u|}, and e^-58 inv_s last
     # (p2 = 0, p1 = 3e38 gave 0 at x = -5e-37). For Python-number slopes this folds away.
     deep = bigp & (jnp.abs(u) > 140.0)
-    m_deep = jnp.exp(119.0 - jnp.abs(u)) * (1.0 - jnp.sign(u) * jnp.clip(ul, -0.5, 0.5))
+    m_deep = jnp.exp(119.0 - jnp.abs(u)) * _low(u, ul)
     tail_deep = p_big_1 * r + (((m_deep * bracket) * (r * r)) * k) * e58s
     dx = jnp.where(deep, tail_deep, jnp.where(hugep, dx * inv_s, dx))
     # df/dp1 = x (S + u D), df/dp2 = x (Sn - u D), df/dbeta = x^2 d^2 D. On the small side
@@ -203,9 +208,10 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # |u| = 87 (m k past 148) where x^2 d^2 lifts it, normal to |u| ~ 260 for beta ~ 1e-38.
     # Past |u| = 140, e^-|u| = 2^-n e^-t (Cody-Waite, ln 2 in 9 + 24 bits: n ln2_hi exact).
     far_u = jnp.abs(u) > 140.0
-    n = jnp.round(jnp.clip(jnp.abs(u), 140.0, 600.0) * (1.0 / math.log(2.0)))
-    t = (jnp.clip(jnp.abs(u), 140.0, 600.0) - n * _LN2_CW[0]) - n * _LN2_CW[1]
-    d_far = (jnp.exp(-t) * (1.0 - jnp.sign(u) * jnp.clip(ul, -0.5, 0.5))) * (r * r)
+    au = jnp.clip(jnp.abs(u), 140.0, 600.0)
+    n = jnp.round(au * (1.0 / math.log(2.0)))
+    t = (au - n * _LN2_CW[0]) - n * _LN2_CW[1]
+    d_far = (jnp.exp(-t) * _low(u, ul)) * (r * r)
     dd = jnp.where(far_u, d_far, dm) * jnp.where(hugep, inv_s * inv_s, 1.0)
     # beyond |u| = 600 x^2 d^2 D underflows (and x = inf gives 0, not inf * 0); a subnormal
     # x is 0, as XLA's arithmetic takes it (frexp would not)
@@ -314,10 +320,8 @@ def _pelu_parts(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
     # e^{t + n} is normal to t + n = -203 and f' to t = -263. t + n is exact for t <= -n/2,
     # and n <= 2 ln(a/b 2^-128) makes f' overflow above; n = 1 errs by 2^-25 at most.
     q = jnp.where(n > 0, r_up * jnp.asarray(_E126, x.dtype)[n.astype(jnp.int32)], r)
-    one, two = tn < -64.0 - n, tn < -128.0 - n
-    md = jnp.exp(tn + jnp.where(two, 116.0 + n, jnp.where(one, 58.0 + n, n)))
+    md, kd1, kd2 = _math.exp_split_deep(tn, n)
     md = md * (1.0 + tln)
-    kd1, kd2 = jnp.where(one, _E58, 1.0), jnp.where(two, _E58, 1.0)
     dx = jnp.where(pos, r, ((q * md) * kd1) * kd2)
     da = jnp.where(pos, t + tl, em1)
     # (x >= 0: -(a/b)(x/b), or -x (a/b) / b where x/b or a/b overflows and the product

@@ -13,6 +13,7 @@ from jax import Array, lax
 from jax.typing import ArrayLike
 
 from jaxact import _core, _expm1, _math
+from jaxact._rational import _times_pow2
 from jaxact._registry import Entry, Param, register
 
 _INF = float("inf")
@@ -59,12 +60,6 @@ def _frexp(v: Array) -> tuple[Array, Array]:
     bits = lax.bitcast_convert_type(v, jnp.int32)
     m = lax.bitcast_convert_type((bits & -0x7F800001) | 0x3F800000, jnp.float32)
     return m, ((bits >> 23) & 0xFF) - 127
-
-
-def _ldexp(m: Array, e: Array) -> Array:
-    """m 2^e for a finite m and an int32 e, rounded once (0 or inf beyond the range)."""
-    e1 = jnp.clip(e, -126, 127)
-    return (m * _expm1.pow2(e1, -127)) * _expm1.pow2(jnp.clip(e - e1, -126, 127), -127)
 
 
 def _wide(beta: Array, gamma: Array) -> Array:
@@ -117,7 +112,7 @@ def _aptx_body(x: Array, alpha: Array, beta: Array, gamma: Array,
     # wide: parameters for which gamma x e^{-2|v|}, x e^{-2|v|}, gamma e^{-2|v|} or gamma
     # x^2 e^{-2|v|} can be normal beyond |v| = 64 (gamma = 3e38: to |v| = 91; up to 186
     # with a tiny beta and a huge x). There, beyond |v| = 30 (deep), the tail's mantissas
-    # are formed with 2^-n, and x's and gamma's exponents, added up as integers (_ldexp).
+    # are formed with 2^-n, and x's and gamma's exponents, added up as integers (_times_pow2).
     deep = (a > 30.0) & wide
     reach = jnp.where(deep, 192.0, top)
     ac, err = jnp.minimum(a, reach), jnp.where(ok & (a < reach), err, 0.0)
@@ -172,10 +167,10 @@ def _aptx_body(x: Array, alpha: Array, beta: Array, gamma: Array,
     if wide is not False and bits is not None:
         (gm, eg), (xf, ex) = _frexp(gamma), _frexp(x)
         gm, en = jnp.where(gamma == 0.0, 0.0, gm), ex - ((bits & 0x7FFFFF) - 0x40007F)
-        y = jnp.where(dt, _ldexp((gm * xf) * gate, eg + en), y)
-        dx = jnp.where(dt, _ldexp(gm * slope, eg + en - ex), dx)
-        dgamma = jnp.where(dt, _ldexp(xf * gate, en), dgamma)
-        dbeta = jnp.where(deep, _ldexp((gm * xf) * (xf * (4.0 * (s + sl))), eg + en + ex),
+        y = jnp.where(dt, _times_pow2((gm * xf) * gate, eg + en), y)
+        dx = jnp.where(dt, _times_pow2(gm * slope, eg + en - ex), dx)
+        dgamma = jnp.where(dt, _times_pow2(xf * gate, en), dgamma)
+        dbeta = jnp.where(deep, _times_pow2((gm * xf) * (xf * (4.0 * (s + sl))), eg + en + ex),
                           dbeta)
     return y, dx, gamma * x, dbeta, dgamma
 

@@ -125,18 +125,19 @@ def tail_scale(x: Array) -> Array:
 _E58 = math.exp(-58.0)
 
 
-def exp_split_deep(x: Array) -> tuple[Array, Array, Array]:
-    """``(m, k1, k2)`` with ``exp(x) == (m * k1) * k2`` for x <= 0, ``m`` normal down
-    to x = -203.
+def exp_split_deep(x: Array, shift: Array | float = 0.0) -> tuple[Array, Array, Array]:
+    """``(m, k1, k2)`` with ``exp(x + shift) == (m * k1) * k2`` for x + shift <= 0, ``m``
+    normal down to x + shift = -203.
 
     For products with a factor as large as float32 allows (a GLU value times its
     gate), normal down to x = -190. From x = -64 (and again from -128) the exponent is
     shifted by 58, exactly, so ``m`` stays below e^-6: a factor up to ~400 times it
     cannot overflow before the scales e^-58 (each rounded to float32, half an ulp)
-    are applied.
+    are applied. ``shift`` (a whole number) goes into that one sum, not into x first:
+    pelu's f' takes e^{t + n} with (a/b) e^-n where a/b overflows.
     """
-    one, two = x < -64.0, x < -128.0
-    m = jnp.exp(x + jnp.where(two, 116.0, jnp.where(one, 58.0, 0.0)))
+    one, two = x < -64.0 - shift, x < -128.0 - shift
+    m = jnp.exp(x + jnp.where(two, 116.0 + shift, jnp.where(one, 58.0 + shift, shift)))
     return m, jnp.where(one, _E58, 1.0), jnp.where(two, _E58, 1.0)
 
 
