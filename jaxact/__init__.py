@@ -7,7 +7,6 @@ through the registry (``ja.get("gelu")``).
 """
 
 from jaxact._adaptive import acon_c as acon_c
-from jaxact._adaptive import pelu as pelu
 from jaxact._apl import apl as apl
 from jaxact._aptx import aptx as aptx
 from jaxact._bounded import elliott as elliott
@@ -52,6 +51,7 @@ from jaxact._logsumexp import logsumexp as logsumexp
 from jaxact._normalizers import log_softmax as log_softmax
 from jaxact._normalizers import softmax as softmax
 from jaxact._normalizers import softmin as softmin
+from jaxact._pelu import pelu as pelu
 from jaxact._piecewise import hard_sigmoid as hard_sigmoid
 from jaxact._piecewise import hard_tanh as hard_tanh
 from jaxact._piecewise import identity as identity

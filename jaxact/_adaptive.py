@@ -1,4 +1,4 @@
-"""Learnable gated and exponential activations: ACON-C and PELU.
+"""ACON-C, the learnable smooth maximum of two lines (PELU is in _pelu.py).
 
 Pure functions whose parameters are arguments (scalars or arrays broadcastable to
 ``x``), differentiable in ``x`` and in every parameter with ``custom_jvp`` rules that
@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import jax.numpy as jnp
-import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
@@ -36,12 +35,16 @@ def _low(u: Array, ul: Array) -> Array:
     return 1.0 - jnp.sign(u) * jnp.clip(ul, -0.5, 0.5)
 
 
-def _exp_tail(u: Array, ul: Array) -> tuple[Array, Array, Array, Array]:
-    """``e^{-|u + ul|}`` as ``m * k`` (``m`` normal to u = -148), ``r = 1/(1 + e)``, and
-    the mask ``u >= 0``; ``ul`` (the low part of u) is folded in to first order."""
-    m, k = _math.exp_split(-jnp.abs(u))
-    m = m * _low(u, ul)
-    return m, k, 1.0 / (1.0 + m * k), u >= 0
+def _exp_tail(u: Array, ul: Array) -> tuple[Array, ...]:
+    """``e^{-|u + ul|}`` as ``(m * k) * k2``, ``r = 1/(1 + e)``, the mask ``u >= 0``, and
+    the mask ``|u| > 140`` where ``k2 = e^-58`` (else 1); ``ul`` (the low part of u) is
+    folded in to first order. ``m`` is normal to |u| = 206 (``_math.exp_split``'s, with
+    a second shift past 140, where its own is subnormal from 148 on)."""
+    far = jnp.abs(u) > 140.0
+    m = jnp.exp(jnp.where(far, 119.0 - jnp.abs(u), -jnp.abs(u) + jnp.where(
+        jnp.abs(u) > 61.0, 61.0, 0.0))) * _low(u, ul)
+    k = _math.tail_scale(-jnp.abs(u))
+    return m, k, 1.0 / (1.0 + m * k), u >= 0, far, jnp.where(far, _math._E58, 1.0)
 
 
 # f' = p2 + d silu'(u) around silu''s minimum c* at u* (tests/reference/fit_silu_slope.py)
@@ -74,6 +77,13 @@ def _slope_near_extremum(u: Array, ul: Array, p1: Array, p2: Array, d: Array, dl
     return b0 + rest
 
 
+def _scaled(x: Array, t: Array, k: Array) -> Array:
+    """``x t k`` for a scale ``0 < k <= 1`` and any ``x``, ``t``: the first product has no
+    overflow (``x k`` for |x| > 1) and no early flush (``x t`` for |x| <= 1, then below
+    the normal range anyway)."""
+    return jnp.where(jnp.abs(x) > 1.0, (x * k) * t, (x * t) * k)
+
+
 def _exp_expm1(v: Array) -> tuple[Array, Array]:
     """``(e^v, expm1(v))`` for ``v <= 0``; float32: from one hand-reduced exponential, with
     ``e^v`` down to v = -80 and ``expm1(v)`` above v = -0.34 only (garbage elsewhere)."""
@@ -90,34 +100,40 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # Slopes beyond 2^118 are taken at 2^-9 (exactly), so that p1 - p2, p1 + p2 and u (p1 -
     # p2) up to |u| = 200 stay finite (p1 = -p2 = 3e38 or p1 = p2 = 3e38 gave NaN; p1 =
     # 3e38, p2 = 0 a NaN f' at u = -196, inf * 0); f and f' are scaled back by inv_s (the
-    # tail of f with k), df/dbeta by inv_s^2. beta (p1 - p2) overflowed too (p1 - p2 =
-    # 6e38 with beta = 1, or beta = 3e38 with p1 - p2 = 3): it is bm (p1 - p2) s 2^e_all
-    # with beta's significand bm, so below 2^121, times 2^min(e_all, 6); x takes the rest
-    # of 2^e_all. The scales come from the parameters before the barrier: for
-    # Python-number parameters XLA folds them, and the products by 1 go (no cost).
+    # tail of f with k), df/dbeta by inv_s^2. The scales come from the parameters before
+    # the barrier: for Python-number parameters XLA folds them, and the products by 1 go.
     pmax = jnp.maximum(jnp.abs(p1), jnp.abs(p2))
     hugep, bigp = pmax > 2.0**118, pmax > 2.0**80
     s, inv_s = jnp.where(hugep, 2.0**-9, 1.0), jnp.where(hugep, 2.0**9, 1.0)
-    bm, eb = jnp.frexp(beta)
-    e_all = (eb - 1) + jnp.where(hugep, 9, 0)
-    to_bd = _pow2(jnp.minimum(e_all, 6), x.dtype)
     # Products with these scales sit behind the barrier as well, each under a where on
     # hugep (or bigp): XLA would gather a constant scale into a neighbouring factor (p1 s
     # 2^9, x 2^3 into bd: inf; k e^-61 e^-58: 0). For Python numbers the where folds.
-    p1, p2, bm, e_x, inv_s, e58s = opaque(p1 * s, p2 * s, 2.0 * bm, e_all - 6, inv_s,
-                                          _math._E58 * inv_s)  # 1 <= |bm| < 2
-    # u in double-float: the tails are ~ x e^u, whose relative error is |u| times that of u
+    bm, eb = jnp.frexp(beta)
+    eb = eb + jnp.where(hugep, 9, 0)  # u from the slopes at 2^-9
+    p1, p2, bm, eb, inv_s, e58s = opaque(p1 * s, p2 * s, bm, eb, inv_s, _math._E58 * inv_s)
+    # u = beta (p1 - p2) x in double-float (the tails are ~ x e^u, whose relative error is
+    # |u| times that of u), from significands and exponents: beta (p1 - p2) overflows
+    # (6e38 with beta = 1, or beta = 3e38 with p1 - p2 = 3), and where it is tiny its low
+    # half is subnormal (flushed: u off by 2^-24 relative, 300 ulp in df/dbeta at |u| =
+    # 259 for beta = 1e-37, p1 - p2 = 10). A subnormal x is 0, as XLA's arithmetic takes it.
     d, dl = _ts(p1, -p2)
-    bd, bde = _tp(bm, d)
-    bd, bdl = _dd(bd, bde + bm * dl)
-    bd, bdl = bd * to_bd, bdl * to_bd
-    zero = bd == 0  # beta = 0 or p1 = p2: u = 0 for every x, including +-inf
-    xu = jnp.where(e_all > 6, x * _pow2(jnp.clip(e_x, 0, 127), x.dtype), x)
-    u, ue = _tp(bd, xu)
-    ul = ue + bdl * xu
-    u = jnp.where(zero, 0.0, u)
+    dsig, e_d = jnp.frexp(d)
+    q, qe = _tp(bm, dsig)
+    q, ql = _dd(q, qe + bm * _times_pow2(dl, -e_d))
+    xm, ex = _core.frexp(x)
+    um, ume = _tp(q, xm)
+    e_u = (eb + e_d) + ex
+    # (um in [1/8, 1): one power of 2, at most 2^127, is enough: |u| >= 2^124 acts as any
+    # |u| beyond 600, and 2^-127 = 0 where u is flushed anyway; finite, so that no
+    # derivative meets inf * 0)
+    scale = _pow2(e_u, x.dtype, finite=True)
+    u, ul = um * scale, (ume + ql * xm) * scale
+    # 2^64 u: where u is below the normal range (f' = (p1 + p2)/2 + (p1 - p2) u/2 is not)
+    u64 = um * _pow2(e_u + 64, x.dtype, finite=True)
+    zero = q == 0  # beta = 0 or p1 = p2: u = 0 for every x, including +-inf
+    u = jnp.where(zero, 0.0, jnp.where(jnp.isinf(x), x * q, u))  # (inf 2^-300 = NaN)
     ul = jnp.where(zero | ~jnp.isfinite(ul), 0.0, ul)
-    m, k, r, pos = _exp_tail(u, ul)
+    m, k, r, pos, far_u, e58 = _exp_tail(u, ul)
     # sigmoid(u) and sigmoid(-u): the large one is r, the small one (m r) k; D = their
     # product = (m r r) k. Beyond |u| = far the small side is 0: zero x there, so that
     # x * 0 is not inf * 0 = nan at x = +-inf.
@@ -125,6 +141,11 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     xs, us = jnp.where(inside, x, 0.0), jnp.where(inside, u, 0.0)
     mr = m * r
     dm = mr * r
+    # Past |u| = 140 the small sides take e58 last: with m k alone they were flushed past
+    # |u| = 148 where x p_small e^-|u| is normal (1.6e-38 at x = -1.5e-3 for p1 = 1e30,
+    # p2 = 0, beta = 1e-25; 5.5e-25 in df/dp1 at x = -1.49e38 for beta (p1 - p2) = 1e-36).
+    # (m k next to 1 or p_small, in r, the bracket and zeta below, is e^58 too large
+    # there, and still negligible.)
     p_big, p_small = jnp.where(pos, p1, p2), jnp.where(pos, p2, p1)
     # f = x (p_big + p_small e) / (1 + e), e = e^-|u|. Where p_big and p_small e cancel
     # (a zero of the gate, not of f) only the error of exp(-|u|) is amplified (by the
@@ -145,7 +166,10 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # inv_s = 2^8 on x, 2 on the quotient: x n 2^-1 is finite where f = x n / (1 + e) is
     # (p1 = p2 = 3e38 at x = 0.6), and normal where f is (but in its lowest binade): with
     # p1 = -p2 the gate n ~ p1 u is small near 0, and so is f (x n s was subnormal).
-    xi = jnp.where(hugep, x * (inv_s * 0.5), x)
+    # x/2 where x n is beyond 2^126 (and 2 on the quotient): x n overflowed where
+    # x n / (1 + e) is finite (p1 = -p2 = 4.2, beta = 1.2e-38 at x = 8.105e37).
+    xbig = jnp.abs(x * n) > 2.0**126
+    xi = jnp.where(hugep, x * (inv_s * 0.5), jnp.where(xbig, x * 0.5, x))
     xn, xne = _tp(xi, n)
     xn_lo = xne + xi * n_lo
     y = xn / den
@@ -160,10 +184,12 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     x_up = x * jnp.where(tiny, 2.0**24, 1.0)
     xs_up = jnp.where(inside, x_up, 0.0)
     down = jnp.where(tiny, 2.0**-24, 1.0)
+    small_f = p_small * mr
     tail = jnp.where(bigp, (jnp.where(p_big == 0, 0.0, (x_up * p_big_1) * r)
-                            + ((xs_up * p_small) * mr) * ks) * down,
-                     jnp.where(p_big == 0, 0.0, (x * p_big) * r) + ((xs * p_small) * mr) * k)
-    y = jnp.where(k == 1.0, jnp.where(hugep, y * (inv_s * 2.0**-8), y), tail)
+                            + _scaled(xs_up, small_f, ks) * e58) * down,
+                     jnp.where(p_big == 0, 0.0, (x * p_big) * r) + _scaled(xs, small_f, k) * e58)
+    y = jnp.where(k == 1.0, y * jnp.where(hugep, inv_s * 2.0**-8, jnp.where(xbig, 2.0, 1.0)),
+                  tail)
     # The small side p_small sigmoid(-|u|) + d u sigmoid'(u) = m r^2 k (p_small (1 + e)
     # + d u): its terms cancel near the gate's stationary point (u ~ -1.28 for p2 = 0),
     # where the two rounded products of the sum cost 10-12 ulp; one bracket costs ~3.
@@ -172,10 +198,13 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     ud, ude = _tp(us, d)
     b0, b0e = _ts(p_small, ud)
     bracket = b0 + (b0e + (p_small * (m * k) + (ude + jnp.where(inside, ul, 0.0) * d)))
-    dx = p_big * r + ((m * bracket) * (r * r)) * k
+    dx = p_big * r + (((m * bracket) * (r * r)) * k) * e58
     # f' = (N + d u e r) r with the accurate gate N = n + n_lo: near u = 0 the form
     # above cancels as N does (f' ~ x for p2 = -p1).
     dx = jnp.where(near, (n + (n_lo + (d * us) * (m * r))) * r, dx)
+    # Where u is below the normal range (flushed to 0) f' = (p1 + p2)/2 + d u/2 still
+    # need not be: d (2^64 u) 2^-65 (p1 = -p2 = 5, beta = 1e-37: 0 for 4.7e-38 at 0.0094)
+    dx = jnp.where(jnp.abs(u64) < 2.0**4, (s0 + (s0e + (d * u64) * 2.0**-64)) * 0.5, dx)
     around = jnp.abs(jnp.abs(u) + _U0[0]) < 1.0  # |u| within 1 of |u*| = 2.4
     # (u and ul replaced outside: no inf in the untaken branch's derivatives)
     dx = jnp.where(around, _slope_near_extremum(jnp.where(around, u, _U0[0]),
@@ -183,9 +212,8 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # With slopes beyond 2^80 the tail u (p1 - p2) e^-|u| is normal past |u| = 148, where
     # m is not (to 182 for 3e38): there it takes e^{119 - |u|}, and e^-58 inv_s last
     # (p2 = 0, p1 = 3e38 gave 0 at x = -5e-37). For Python-number slopes this folds away.
-    deep = bigp & (jnp.abs(u) > 140.0)
-    m_deep = jnp.exp(119.0 - jnp.abs(u)) * _low(u, ul)
-    tail_deep = p_big_1 * r + (((m_deep * bracket) * (r * r)) * k) * e58s
+    deep = bigp & far_u
+    tail_deep = p_big_1 * r + (((m * bracket) * (r * r)) * k) * e58s
     dx = jnp.where(deep, tail_deep, jnp.where(hugep, dx * inv_s, dx))
     # df/dp1 = x (S + u D), df/dp2 = x (Sn - u D), df/dbeta = x^2 d^2 D. On the small side
     # (u < 0 for p1, u > 0 for p2) that is x m r^2 k (1 + e - |u|), which vanishes at
@@ -194,34 +222,33 @@ def _acon_c_parts(x: Array, p1: Array, p2: Array, beta: Array) -> tuple[Array, .
     # gets one Newton step on the double-float 1 + e.
     # The big side ~ x r is formed at x 2^24 (see f's tail): x r flushed to 0 for
     # x = 1.2e-38 where x (r + u D) is normal (u ~ 3 there for beta (p1 - p2) = 3e38).
-    big_side = (x_up * r + ((xs_up * us) * dm) * k) * down
+    # (x u D k in an order that neither overflows nor flushes early: x u overflowed at
+    # x = 1.3e38, beta (p1 - p2) = 2e-38, where x (r + u D) is finite)
+    udm = (us * dm) * e58
+    big_side = (x_up * r + _scaled(xs_up, udm, k)) * down
     zeta = ((1.0 - jnp.abs(us)) + m * k) - jnp.sign(us) * jnp.where(inside, ul, 0.0)
     rd, rde = _tp(r, den)
     rc = r + r * (((1.0 - rd) - rde) - r * den_lo)
     # x last: at u = 0, x m r^2 = x/4 flushes to 0 where the partial x/2 is normal
-    small = (xs * (((m * rc) * rc) * zeta)) * k
+    small = _scaled(xs, ((m * rc) * rc) * zeta, k) * e58
     d_p1 = jnp.where(pos, big_side, small)
-    d_p2 = jnp.where(pos, small, (x_up * r - ((xs_up * us) * dm) * k) * down)
+    d_p2 = jnp.where(pos, small, (x_up * r - _scaled(xs_up, udm, k)) * down)
     # df/dbeta = x^2 d^2 D from significands and exponents: x d overflows for beta < 8e-37
     # where the whole is normal, and so does its square where D brings it back (p1 = -p2 =
     # 3e38, beta = 2e-38: inf at x = -12.4 for 2e15); D = e^-|u| r^2 is subnormal past
     # |u| = 87 (m k past 148) where x^2 d^2 lifts it, normal to |u| ~ 260 for beta ~ 1e-38.
     # Past |u| = 140, e^-|u| = 2^-n e^-t (Cody-Waite, ln 2 in 9 + 24 bits: n ln2_hi exact).
-    far_u = jnp.abs(u) > 140.0
     au = jnp.clip(jnp.abs(u), 140.0, 600.0)
     n = jnp.round(au * (1.0 / math.log(2.0)))
     t = (au - n * _LN2_CW[0]) - n * _LN2_CW[1]
     d_far = (jnp.exp(-t) * _low(u, ul)) * (r * r)
     dd = jnp.where(far_u, d_far, dm) * jnp.where(hugep, inv_s * inv_s, 1.0)
-    # beyond |u| = 600 x^2 d^2 D underflows (and x = inf gives 0, not inf * 0); a subnormal
-    # x is 0, as XLA's arithmetic takes it (frexp would not)
-    xb = jnp.where((jnp.abs(u) >= 600.0) | (jnp.abs(x) < jnp.finfo(x.dtype).tiny), 0.0, x)
-    (mx, ex), (mq, eq), (md, ed), (mk, ek) = (jnp.frexp(v) for v in (
-        xb, d, dd, jnp.where(far_u, 1.0, k)))
-    xdm = mx * mq
+    # beyond |u| = 600 x^2 d^2 D underflows (and x = inf gives 0, not inf * 0)
+    xdm = jnp.where(jnp.abs(u) >= 600.0, 0.0, xm) * dsig
+    (md, ed), (mk, ek) = _core.frexp(dd), _core.frexp(jnp.where(far_u, 1.0, k))
     # (capped: past 2^254 the product (>= 2^-6 2^scale) overflows anyway, and x = 0 must
     # give 0, not 0 * inf)
-    scale = 2 * (ex + eq) + ed + ek - jnp.where(far_u, n, 0.0).astype(ex.dtype)
+    scale = 2 * (ex + e_d) + ed + ek - jnp.where(far_u, n, 0.0).astype(ex.dtype)
     d_beta = _times_pow2(((xdm * xdm) * md) * mk, jnp.minimum(scale, 254))
     return y, dx, d_p1, d_p2, d_beta
 
@@ -278,106 +305,3 @@ register(Entry("acon_c", acon_c, "elementwise", r"(p_1-p_2)\,x\,\sigma(\beta(p_1
                        Param("beta", 1.0, "switching factor; differentiable")),
                range=(-0.2784645427610738, math.inf), monotonic=False, source="paper",
                reference="Ma et al. 2021, arXiv:2009.04759"))
-
-
-# --- PELU ------------------------------------------------------------------------------------
-
-_E126 = np.ldexp(np.exp(-np.arange(90.0)), 126)  # 2^126 e^-n, n = 0..89
-
-
-def _pelu_parts(x: Array, a: Array, b: Array) -> tuple[Array, ...]:
-    # (n of f' below, from the parameters before the barrier: 0, folded, for Python numbers)
-    n = jnp.where(jnp.isinf(a / b), jnp.clip(jnp.ceil(jnp.log(a) - jnp.log(b) - 88.72), 1.0, 89.0),
-                  0.0)
-    a, b = opaque(a, b)
-    # t = x/b as t + tl: exp(t) amplifies an error of t by |t| (80 ulp at t = -80).
-    t = x / b
-    tb, tbe = _tp(t, b)
-    tl = ((x - tb) - tbe) / b
-    tl = jnp.where(jnp.isfinite(tl), tl, 0.0)
-    pos = x >= 0
-    tn = jnp.where(pos, 0.0, t)  # the x < 0 branch sees no overflowing exp
-    tln = jnp.where(pos, 0.0, tl)
-    # e^t = m k (1 + tl), for the value (f' below has its own split)
-    m, k1, k2 = _math.exp_split_deep(tn)
-    k = k1 * k2  # only where a moderate factor meets it: it may flush
-    m = m * (1.0 + tln)
-    em1 = _math.expm1(tn) + tln * (m * k)
-    r = a / b
-    # x >= 0: x (a/b), not a (x/b): x/b overflows for b < 1 (pelu(2e38, a=b=0.5) was
-    # inf) and underflows for large b (a = b = 1e10 flushed |x| < 1e-28). So does x < 0
-    # where |t| < 2^-25: there a expm1(t) = x (a/b) (1 + t/2) is x (a/b) to 2^-26. Where
-    # a/b is beyond 2^+-100 (b = 3e38 flushed it) it is formed as a/b 2^-+126 from a and
-    # b scaled by 2^-+63 and 2^+-63, and x is scaled by 2^+-63 before and after it.
-    big, small = jnp.abs(a) > jnp.abs(b) * 2.0**100, jnp.abs(a) * 2.0**100 < jnp.abs(b)
-    up = jnp.where(big, 2.0**63, jnp.where(small, 2.0**-63, 1.0))
-    r_up = (a * (1.0 / up)) / (b * up)
-    lin = ((x * up) * r_up) * up
-    y = jnp.where(pos | (jnp.abs(t) < 2.0**-25), lin, a * em1)
-    # f' = (a/b) e^t and -(a/b) t e^t for x < 0. Where a/b overflows (inf * 0 was NaN
-    # for a = 3e38, b = 1e-30) they are q e^{t + n}, q = (a/b) e^-n <= 2^128 for a whole
-    # n: exp_split_deep's levels and shifts move by n (scalar operands of its selects), so
-    # e^{t + n} is normal to t + n = -203 and f' to t = -263. t + n is exact for t <= -n/2,
-    # and n <= 2 ln(a/b 2^-128) makes f' overflow above; n = 1 errs by 2^-25 at most.
-    q = jnp.where(n > 0, r_up * jnp.asarray(_E126, x.dtype)[n.astype(jnp.int32)], r)
-    md, kd1, kd2 = _math.exp_split_deep(tn, n)
-    md = md * (1.0 + tln)
-    dx = jnp.where(pos, r, ((q * md) * kd1) * kd2)
-    da = jnp.where(pos, t + tl, em1)
-    # (x >= 0: -(a/b)(x/b), or -x (a/b) / b where x/b or a/b overflows and the product
-    # may not)
-    db = jnp.where(pos, -jnp.where(jnp.isinf(t) | jnp.isinf(r), lin / b, r * t),
-                   jnp.where(jnp.isinf(tn), 0.0, -((q * (tn * md)) * kd1) * kd2))
-    return y, dx, da, db
-
-
-_pelu = _math.elementwise(_pelu_parts)
-
-
-def pelu(x: ArrayLike, *, a: ArrayLike = 1.0, b: ArrayLike = 1.0) -> Array:
-    r"""Parametric ELU: an ELU whose scale and decay are learnt, kept differentiable.
-
-    .. math::
-        \mathrm{pelu}(x) = \begin{cases} \tfrac{a}{b}\,x & x \ge 0 \\
-          a\,(e^{x/b} - 1) & x < 0 \end{cases},
-        \qquad \mathrm{pelu}'(x) = \begin{cases} \tfrac{a}{b} & x \ge 0 \\
-          \tfrac{a}{b}\,e^{x/b} & x < 0 \end{cases}
-
-    with :math:`\partial_a = x/b` or :math:`e^{x/b} - 1` and :math:`\partial_b = -a x/b^2`
-    or :math:`-a x e^{x/b}/b^2`. The slopes meet at 0 (the derivative is continuous,
-    :math:`a/b`), so there is no kink. :math:`a = b = 1` is the ELU.
-
-    Args:
-      x: input array.
-      a: :math:`a > 0` (scalar or array broadcastable to ``x``); differentiable.
-      b: :math:`b > 0` (scalar or array broadcastable to ``x``); differentiable.
-
-    Returns:
-      Same shape and dtype as ``x``, above :math:`-a`.
-
-    Raises:
-      ValueError: if ``a`` or ``b`` is not positive (checked when concrete).
-
-    Examples:
-      >>> ja.pelu(jnp.array([-1.0, 0.0, 1.0]), a=2.0, b=0.5)
-      Array([-1.7293295,  0.       ,  4.       ], dtype=float32)
-
-    References:
-      Trottier, Giguère & Chaib-draa, Parametric Exponential Linear Unit for Deep
-      Convolutional Neural Networks, arXiv:1605.09332.
-    """
-    arr = _core.as_array(x, "pelu")
-    _core.as_param(a, "pelu", "a")
-    _core.as_param(b, "pelu", "b")
-    _core.check(lambda v: v > 0, "pelu", "a", "positive", a)
-    _core.check(lambda v: v > 0, "pelu", "b", "positive", b)
-    return _core.apply(_pelu, arr, a, b)
-
-
-register(Entry("pelu", pelu, "elementwise",
-               r"\begin{cases}\frac{a}{b}x&x\ge0\\ a(e^{x/b}-1)&x<0\end{cases}",
-               r"\begin{cases}\frac{a}{b}&x\ge0\\ \frac{a}{b}e^{x/b}&x<0\end{cases}",
-               params=(Param("a", 1.0, "scale, > 0; differentiable"),
-                       Param("b", 1.0, "decay, > 0; differentiable")),
-               range=(-1.0, math.inf), smooth=False, source="paper",
-               reference="Trottier et al. 2016, arXiv:1605.09332"))

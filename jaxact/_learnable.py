@@ -1,6 +1,6 @@
 """Learnable activations, periodic (snake, sine) and piecewise (star_relu, srelu), and
-the double-float helpers that jaxact/_adaptive.py, _soft_exponential.py, _erfact.py,
-_rational.py and _apl.py share.
+the double-float helpers that jaxact/_adaptive.py, _pelu.py, _soft_exponential.py,
+_erfact.py, _rational.py and _apl.py share.
 
 Every parameter is an argument (a scalar, or an array broadcastable to ``x`` for one
 value per channel) and every one is differentiable: the ``custom_jvp`` rules carry the

@@ -20,6 +20,7 @@ from test_accuracy import ulp, ulp_error
 from test_parameters import _grad, _ulps
 
 import jaxact as ja
+from jaxact import _core
 from jaxact._learnable import _tp
 
 
@@ -209,6 +210,29 @@ def test_acon_c_dbeta_with_opposite_huge_slopes_and_a_tiny_beta():
            [-12.3612003, 12.36, -5.0, 1.0, 0.0, 22.3307991, -21.9815998])
 
 
+@pytest.mark.parametrize(("p1", "p2", "beta", "x"), [
+    # x (p_big + p_small e) overflowed where x n / (1 + e) is finite (6.7e37), and the tail's
+    # x p_small before e^-|u| gave inf - inf = NaN where f is inf (6.84e37); x u in df/dp
+    # overflowed where x (r + u D) is finite (1.3e38, 1.5e38)
+    (5.0, -5.0, 1e-37, [6.7e37, 6.83924e37, 1.48512e38, -1.48512e38, -6.7e37, 3.3e38]),
+    (4.2, -4.2, 1.2e-38, [8.1045e37, 8.105e37, 8.106e37, -8.105e37]),
+    (1.0, 0.0, 2e-38, [1.31277e38, -1.31277e38, 3.4e38, -3.4e38]),
+    # beta (p1 - p2) = 1e-36 and a low half of it (subnormal) lost: u off by 2^-24
+    # relative, e^-|u| by 300 ulp at |u| = 259 in df/dbeta
+    (5.0, -5.0, 1e-37, [2.58731e38, -2.58731e38, 1.9e38]),
+    # u = beta (p1 - p2) x subnormal (flushed) where f' = (p1 + p2)/2 + (p1 - p2) u/2 is
+    # normal: f' 0 for 4.7e-38 at x = 0.0094
+    (5.0, -5.0, 1e-37, [0.00936685, -0.00936685, 1e-3, 0.05]),
+    (1e30, -1e30, 1e-37, [5e-32, -3e-32, 1e-33]),
+    # the small side x p_small e^-|u| flushed past |u| = 148 where it is normal (1.6e-38 at
+    # x = -1.496e-3; 1e-27 at x = -3e37, |u| = 150)
+    (1e30, 0.0, 1e-25, [-1.48e-3, -1.49626e-3, -1.5e-3]),
+    (5.0, 0.0, 1e-37, [-3e37, -3.2e37, -2.9e37, -1.5e38]),
+])
+def test_acon_c_tiny_beta_at_huge_x(p1, p2, beta, x):
+    _check("acon_c", {"p1": p1, "p2": p2, "beta": beta}, x)
+
+
 def test_pelu_slope_where_a_over_b_overflows():
     # a/b = 3e68: inf * 0 = NaN in f' and df/db where e^{x/b} underflows, inf where
     # (a/b) e^{x/b} is finite; that is normal down to x/b = -245
@@ -246,3 +270,17 @@ def test_exact_product_keeps_its_low_halves_normal():
     exact = a.astype(np.float64) * b.astype(np.float64)  # a float32 product is exact here
     rel = np.abs((np.asarray(p, np.float64) + np.asarray(e, np.float64)) - exact) / np.abs(exact)
     assert rel.max() <= 2.0**-24, (a[np.argmax(rel)], rel.max())
+
+
+def test_frexp_of_the_exponent_bits():
+    # acon_c's u and df/dbeta are built from these significands and exponents
+    x = np.concatenate([np.geomspace(2.0**-126, 3.4e38, 1001), [0.75, 1.0, 2.0**-126]])
+    x = np.concatenate([x, -x]).astype(np.float32)
+    m, e = jax.jit(_core.frexp)(jnp.asarray(x))
+    mn, en = np.frexp(x)
+    np.testing.assert_array_equal(np.asarray(m), mn)
+    np.testing.assert_array_equal(np.asarray(e), en)
+    special = jnp.array([0.0, 1e-40, -1e-40, np.inf, -np.inf, np.nan], jnp.float32)
+    m, e = jax.jit(_core.frexp)(special)
+    np.testing.assert_array_equal(np.asarray(m), [0.0, 0.0, 0.0, np.inf, -np.inf, np.nan])
+    np.testing.assert_array_equal(np.asarray(e), [0, 0, 0, 0, 0, 0])
