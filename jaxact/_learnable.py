@@ -251,19 +251,25 @@ def _star_relu_parts(x: Array, s: Array, b: Array) -> tuple[Array, ...]:
     # s and b but these): s' = s 2^-+64 and x' = x 2^+-32 for |s| beyond 2^+-64, else the
     # low halves that _tp splits off s x are subnormal for tiny (huge) x and are lost (s =
     # 3.4e38, b = 0: 2700 ulp at x = 1.3e-34); for |b| >= 2^126, c = 1/4, so that s x^2
-    # does not overflow where b brings the sum back (s = 0.9, b = -3e38 at x = 2.3e19).
+    # does not overflow where b brings the sum back (s = 0.9, b = -3e38 at x = 2.3e19);
+    # for 0 < |b| < 2^-100, c = 2^24 where |s x^2| < 2^-60, so that s x^2 is not flushed
+    # where the sum is normal (s = 1, b = 2^-125: 2^21 ulp at x = 7.6e-20).
     big, small, huge = jnp.abs(s) >= 2.0**64, jnp.abs(s) < 2.0**-64, jnp.abs(b) >= 2.0**126
+    tiny = (jnp.abs(b) < 2.0**-100) & (b != 0)
     xs = jnp.where(big, 2.0**32, jnp.where(small, 2.0**-32, 1.0)) * jnp.where(huge, 0.5, 1.0)
     sq = s * jnp.where(big, 2.0**-64, jnp.where(small, 2.0**64, 1.0))
     s2 = s + s  # (before the barrier: a Python-number s keeps it a constant)
-    sq, bq, s, b = opaque(sq, b * jnp.where(huge, 0.25, 1.0), s, b)
+    sq, bq, b24, s, b = opaque(sq, b * jnp.where(huge, 0.25, 1.0), b * 2.0**24, s, b)
     # s x^2 + b in double-float: near its zero the terms cancel, and x^2 is exact.
     xp = jnp.maximum(x, 0.0)  # NaN stays NaN
     xq = xp * xs
+    lo = tiny & (jnp.abs((sq * xq) * xq) < 2.0**-60)
+    xq, bq = jnp.where(lo, xq * 2.0**12, xq), jnp.where(lo, b24, bq)
     sx, sxe = _tp(sq, xq)
     q, qe = _tp(sx, xq)
     y, ye = _ts(q, bq)
-    y = jnp.where(jnp.isfinite(y), y + (ye + (qe + sxe * xq)), y) * jnp.where(huge, 4.0, 1.0)
+    y = jnp.where(jnp.isfinite(y), y + (ye + (qe + sxe * xq)), y) * jnp.where(
+        huge, 4.0, jnp.where(lo, 2.0**-24, 1.0))
     # 2 s x: (s + s) x, one rounding, wherever 2 s is finite. Past that (|s| > 1.7e38), s x
     # alone may be subnormal below x = 1 and 2 x overflows above 1.7e38; x + x, as XLA
     # would fold s (2 x) into (2 s) x = inf x (NaN at x = 0). d/db is NaN at NaN x, as

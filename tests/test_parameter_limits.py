@@ -34,11 +34,14 @@ def test_star_relu_slope_with_a_huge_scale(s):
 
 
 @pytest.mark.parametrize(("s", "b", "x"), [(3.4028235e38, 0.0, [1.3199585e-34, 1.2489593e-34]),
-                                           (0.8944, -3e38, [2.055e19, 2.336e19, 2.491e19])])
+                                           (0.8944, -3e38, [2.055e19, 2.336e19, 2.491e19]),
+                                           (1.0, 2.3509887e-38, [7.6e-20, 1e-19, 3e-20]),
+                                           (-0.5, 4e-38, [2e-19, 1e-19, 3.2e-19])])
 def test_star_relu_value_with_an_extreme_scale_or_bias(s, b, x):
     # s = 3.4e38: the low halves that the exact product splits off s x were subnormal and
     # lost (2700 ulp at x = 1.3e-34); b = -3e38: s x^2 overflowed where b brings the sum
-    # back below the largest float32 (inf for 1.9e38)
+    # back below the largest float32 (inf for 1.9e38); b = 2^-125: s x^2 was subnormal
+    # (flushed) where s x^2 + b is not (2^21 ulp at x = 7.6e-20)
     with mp.workprec(200):
         ref = [_p(s) * _p(v) ** 2 + _p(b) for v in x]
     got = jax.jit(lambda v: ja.star_relu(v, s=s, b=b))(jnp.array(x, jnp.float32))
