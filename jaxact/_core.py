@@ -201,17 +201,18 @@ def is_subnormal(x: Array) -> Array:
 
 def frexp(x: Array) -> tuple[Array, Array]:
     """``(m, e)`` with ``x = m 2^e``, ``1/2 <= |m| < 1``, for normal ``x``; ``(x, 0)`` for +-inf,
-    NaN, and ``(0, 0)`` for 0 and subnormals (XLA's arithmetic takes it as 0).
+    NaN, and ``(0, 0)`` for 0 and subnormals (XLA's arithmetic takes them as 0).
 
-    float32 from the exponent bits: about half the operations of ``jnp.frexp``, which
-    also takes subnormals apart.
+    float32: ``e`` from the exponent bits and ``m = x 2^-e`` (two exact products), about
+    half the operations of ``jnp.frexp``, which also takes subnormals apart; ``m`` is
+    differentiable (dm/dx = 2^-e), so second derivatives flow through it.
     """
     if x.dtype != jnp.float32:
         m, e = jnp.frexp(jnp.where(is_subnormal(x), 0.0, x))
         return m, e.astype(jnp.int32)
-    bits = jax.lax.bitcast_convert_type(x, jnp.int32)
-    field = (bits >> 23) & 0xFF
-    normal = (field != 0) & (field != 0xFF)
-    m = jax.lax.bitcast_convert_type((bits & -0x7F800001) | 0x3F000000, jnp.float32)
-    return (jnp.where(normal, m, jnp.where(field == 0, 0.0, x)),
-            jnp.where(normal, field - 126, 0))
+    field = (jax.lax.bitcast_convert_type(x, jnp.int32) >> 23) & 0xFF
+    e = jnp.where((field != 0) & (field != 0xFF), field - 126, 0)
+    # 2^-e in two factors where one would be subnormal (e = 127, 128)
+    top = e > 126
+    inv = jax.lax.bitcast_convert_type((127 - jnp.where(top, e - 2, e)) << 23, jnp.float32)
+    return (x * jnp.where(top, 0.25, 1.0)) * inv, e

@@ -35,7 +35,10 @@ def _reduce(a: Array, shifter: float, lo: Array | None) -> tuple[Array, Array]:
     """``(k, h)``: ``k = 2a / log 2 + shifter`` (its low bits hold ``n`` plus the bias)
     and ``h = expm1(2s) / 2``, ``s = a - n log(2)/2`` reduced exactly (``lo`` added)."""
     k = a * _TWO_OVER_LN2 + shifter
-    n = k - _core.opaque(shifter, k)  # opaque: XLA would fold (k + c) - c back to k
+    # opaque: XLA would fold (k + c) - c back to k. stop_gradient: n is a whole number
+    # (its derivative is 0); traced as a * 2/log 2 it took s's derivative, and with it
+    # every second derivative through h, to 0 (gelu'' in float32 was off by 200%)
+    n = lax.stop_gradient(k - _core.opaque(shifter, k))
     s = a - n * _HALF_LN2_HI
     s = (s if lo is None else s + lo) - n * _HALF_LN2_LO
     return k, (s * s) * (1.0 + s * _math.polyval(_H_P, s)) + s

@@ -47,9 +47,11 @@ def _near_root(x: Array, fit: tuple, lo: Array | float = 0.0) -> tuple[Array, Ar
     (a, b), (head, tail), c, q = fit
     # the fit on [a, b] only: outside, its polynomial overflows for large x, and the
     # caller's select still sends it a zero cotangent (0 * inf = NaN in jax.hessian)
-    xi = jnp.clip(x, a, b)
+    # (x itself inside, ends included: clip's derivative there is 1/2)
+    inside = (x >= a) & (x <= b)
+    xi = jnp.where(inside, x, jnp.clip(x, a, b))
     dx = (xi - head) + (lo - _core.opaque(tail, x))
-    return (x >= a) & (x <= b), dx * _math.polyval(q, xi - c)
+    return inside, dx * _math.polyval(q, xi - c)
 
 
 def _silu_lo_parts(x: Array, b: Array | float, lo: float, scale: Array | float = 1.0,
