@@ -148,6 +148,34 @@ def test_second_derivatives_in_float32(name):
     assert not np.any(np.isnan(got)) and rel.max() <= 1e-3, (x, got, ref)
 
 
+def _float_params(name: str) -> dict[str, float]:
+    """The entry's scalar float parameters (defaults, then its sample)."""
+    entry = ja.entry(name)
+    given = {p.name: p.default for p in entry.params} | dict(entry.sample)
+    return {k: v for k, v in given.items() if isinstance(v, float)}
+
+
+@pytest.mark.parametrize("name", [n for n in ELEMENTWISE if _float_params(n)])
+def test_parameter_hessians_in_float32(name):
+    """The Hessian in x and the scalar parameters, float32 against float64 (1e-3 of its
+    largest entry, or relative): the partials' own derivatives flow through the same
+    kernels as f''."""
+    params = _float_params(name)
+    keys, fixed = list(params), {k: v for k, v in ja.entry(name).sample.items()
+                                 if k not in params}
+    lo, hi = ja.entry(name).domain
+    x = _GENERIC[(lo < _GENERIC) & (hi > _GENERIC)][::2]
+    f = lambda z: ja.entry(name).fn(z[0], **dict(zip(keys, z[1:], strict=True)), **fixed)
+    z = np.array([[v, *params.values()] for v in x], np.float32)
+    hess = jax.vmap(jax.hessian(f))
+    got = np.asarray(hess(jnp.asarray(z)), np.float64)
+    with jax.enable_x64(True):
+        ref = np.asarray(hess(jnp.asarray(z, jnp.float64)))
+    floor = 1e-3 * max(float(np.max(np.abs(ref))), 1e-30)
+    rel = np.abs(got - ref) / np.maximum(np.abs(ref), floor)
+    assert not np.any(np.isnan(got)) and rel.max() <= 1e-3, (keys, got, ref)
+
+
 _TAILS = np.array([-3e38, -1e30, -1e10, -200.0, -150.0, -104.0, -89.0, -88.5, -45.0,
                    45.0, 88.5, 89.0, 104.0, 150.0, 200.0, 1e10, 1e30, 3e38], np.float32)
 
