@@ -129,6 +129,17 @@ def test_second_derivatives(name):
 _GENERIC = np.array([-12.0, -5.3, -2.3, -0.7, -0.05, 1e-3, 0.4, 1.9, 4.6, 9.5], np.float32)
 
 
+def _float32_against_float64(derivative, z: np.ndarray) -> None:
+    """``derivative(z)`` in float32 within 1e-3 of float64's (relative, or of its largest
+    entry where it is smaller), and never NaN."""
+    got = np.asarray(derivative(jnp.asarray(z)), np.float64)
+    with jax.enable_x64(True):
+        ref = np.asarray(derivative(jnp.asarray(z, jnp.float64)))
+    floor = 1e-3 * max(float(np.max(np.abs(ref))), 1e-30)
+    rel = np.abs(got - ref) / np.maximum(np.abs(ref), floor)
+    assert not np.any(np.isnan(got)) and rel.max() <= 1e-3, (z, got, ref)
+
+
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_second_derivatives_in_float32(name):
     """f'' in float32 (autodiff of the rule's f') agrees with float64's to 1e-3.
@@ -139,13 +150,7 @@ def test_second_derivatives_in_float32(name):
     on its end point got half of f'' (clip's derivative there)."""
     lo, hi = ja.entry(name).domain
     x = _GENERIC[(lo < _GENERIC) & (hi > _GENERIC)]
-    d2 = jax.vmap(jax.grad(jax.grad(fn(name))))
-    got = np.asarray(d2(jnp.asarray(x)), np.float64)
-    with jax.enable_x64(True):
-        ref = np.asarray(d2(jnp.asarray(x, jnp.float64)))
-    floor = 1e-3 * max(float(np.max(np.abs(ref))), 1e-30)
-    rel = np.abs(got - ref) / np.maximum(np.abs(ref), floor)
-    assert not np.any(np.isnan(got)) and rel.max() <= 1e-3, (x, got, ref)
+    _float32_against_float64(jax.vmap(jax.grad(jax.grad(fn(name)))), x)
 
 
 def _float_params(name: str) -> dict[str, float]:
@@ -167,13 +172,7 @@ def test_parameter_hessians_in_float32(name):
     x = _GENERIC[(lo < _GENERIC) & (hi > _GENERIC)][::2]
     f = lambda z: ja.entry(name).fn(z[0], **dict(zip(keys, z[1:], strict=True)), **fixed)
     z = np.array([[v, *params.values()] for v in x], np.float32)
-    hess = jax.vmap(jax.hessian(f))
-    got = np.asarray(hess(jnp.asarray(z)), np.float64)
-    with jax.enable_x64(True):
-        ref = np.asarray(hess(jnp.asarray(z, jnp.float64)))
-    floor = 1e-3 * max(float(np.max(np.abs(ref))), 1e-30)
-    rel = np.abs(got - ref) / np.maximum(np.abs(ref), floor)
-    assert not np.any(np.isnan(got)) and rel.max() <= 1e-3, (keys, got, ref)
+    _float32_against_float64(jax.vmap(jax.hessian(f)), z)
 
 
 _TAILS = np.array([-3e38, -1e30, -1e10, -200.0, -150.0, -104.0, -89.0, -88.5, -45.0,
