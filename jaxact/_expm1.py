@@ -31,14 +31,20 @@ _TANH_CLIP = 9.1
 _CLIP = 44.8
 
 
+def rounded(t: Array, shifter: float) -> tuple[Array, Array]:
+    """``(k, n)``: ``k = t + shifter`` (a shifter such as ``_SHIFTER``: its low bits hold
+    ``n`` plus the bias) and ``n = round(t)``, a whole number with derivative 0."""
+    k = t + shifter
+    # opaque: XLA would fold (k + c) - c back to k. stop_gradient: traced as t, n took the
+    # reduced argument t - n's derivative, and with it every second derivative through
+    # the reduction, to 0 (gelu'' in float32 was off by 200%)
+    return k, lax.stop_gradient(k - _core.opaque(shifter, k))
+
+
 def _reduce(a: Array, shifter: float, lo: Array | None) -> tuple[Array, Array]:
     """``(k, h)``: ``k = 2a / log 2 + shifter`` (its low bits hold ``n`` plus the bias)
     and ``h = expm1(2s) / 2``, ``s = a - n log(2)/2`` reduced exactly (``lo`` added)."""
-    k = a * _TWO_OVER_LN2 + shifter
-    # opaque: XLA would fold (k + c) - c back to k. stop_gradient: n is a whole number
-    # (its derivative is 0); traced as a * 2/log 2 it took s's derivative, and with it
-    # every second derivative through h, to 0 (gelu'' in float32 was off by 200%)
-    n = lax.stop_gradient(k - _core.opaque(shifter, k))
+    k, n = rounded(a * _TWO_OVER_LN2, shifter)
     s = a - n * _HALF_LN2_HI
     s = (s if lo is None else s + lo) - n * _HALF_LN2_LO
     return k, (s * s) * (1.0 + s * _math.polyval(_H_P, s)) + s

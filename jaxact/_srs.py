@@ -41,8 +41,7 @@ def _srs_exp(z: Array, z_lo: Array, lim: float) -> tuple[Array, Array, Array, Ar
     deep = zc < -86.5
     # e^z = 2^n e^{s + s_lo}: s = z - n log 2 exact (15-bit log 2), s_lo = z_lo - n (log 2)_lo
     # up to 3.6e-4 is added as s_lo e^s; expm1(s) from _expm1's polynomial in s/2
-    k = zc * (1.0 / math.log(2.0)) + _expm1._SHIFTER
-    n = lax.stop_gradient(k - _core.opaque(_expm1._SHIFTER, k))  # whole: see _expm1._reduce
+    k, n = _expm1.rounded(zc * (1.0 / math.log(2.0)), _expm1._SHIFTER)
     s, s_lo = zc - n * (2.0 * _expm1._HALF_LN2_HI), z_lo - n * (2.0 * _expm1._HALF_LN2_LO)
     h = 0.5 * s
     e = (s * h) * (1.0 + h * _math.polyval(_expm1._H_P, h))
