@@ -8,12 +8,15 @@ gamma and x are ordered so that none overflows or underflows before the whole do
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import jax
 import jax.numpy as jnp
 from jax import Array, lax
 from jax.typing import ArrayLike
 
 from jaxact import _core, _expm1, _math
-from jaxact._rational import _times_pow2
+from jaxact._rational import _pow2, _times_pow2
 from jaxact._registry import Entry, Param, register
 
 _INF = float("inf")
@@ -56,10 +59,11 @@ def _sigmoid_m2(a: Array, lo: Array, deep: Array | bool
 
 
 def _frexp(v: Array) -> tuple[Array, Array]:
-    """``(m, e)``: v = m 2^e with 1 <= |m| < 2 (v's sign), for a normal float32 v."""
-    bits = lax.bitcast_convert_type(v, jnp.int32)
-    m = lax.bitcast_convert_type((bits & -0x7F800001) | 0x3F800000, jnp.float32)
-    return m, ((bits >> 23) & 0xFF) - 127
+    """``(m, e)``: v = m 2^e with 1 <= |m| < 2 (v's sign) for a normal float32 v, m
+    differentiable (second derivatives flow through it); ``(+-1, 128)`` for +-inf."""
+    m, e = _core.frexp(v)
+    inf = jnp.isinf(v)
+    return jnp.where(inf, jnp.sign(v), m + m), jnp.where(inf, 128, e - 1)
 
 
 def _wide(beta: Array, gamma: Array) -> Array:
@@ -67,32 +71,49 @@ def _wide(beta: Array, gamma: Array) -> Array:
     return (jnp.abs(beta) < 2.0**-48) | (jnp.abs(gamma) > 2.0**42 * jnp.minimum(beta * beta, 1.0))
 
 
+def _unswitched(x: Array, alpha: Array, beta: Array, gamma: Array) -> tuple[Array, ...] | None:
+    """All of ``_aptx_body``'s outputs where no switch is taken (float64; array parameters,
+    whose flags are per element), else None."""
+    if x.dtype == jnp.float64:
+        return _aptx_body(x, alpha, beta, gamma, False, False)
+    wide = _wide(beta, gamma)
+    if jnp.ndim(wide) or jnp.ndim(alpha):
+        return _aptx_body(x, alpha, beta, gamma, wide, True)
+    return None
+
+
+def _form(k: int, x: Array, alpha: Array, beta: Array, gamma: Array) -> Array:
+    """Output ``k`` of ``_aptx_body`` (f, f', d/dalpha, d/dbeta, d/dgamma). Scalar
+    parameters take the deep tail and the small gate (|alpha| < 2^-60, ``_tiny_gate``)
+    only where they need them, from a lax.switch (XLA folds it for Python numbers): the
+    small gate alone costs 70% of the forward (alpha = 0: 4.9 -> 8.4 ms at 4096x1024 on
+    one core), the general form more."""
+    index = jnp.where(_wide(beta, gamma), 2, jnp.where(jnp.abs(alpha) < 2.0**-60, 1, 0))
+
+    def form(wide: bool, small_gate: bool) -> Callable[..., Array]:
+        return lambda *a: _body_jit(*a, wide, small_gate)[k]
+
+    return lax.switch(index, [form(False, False), form(False, True), form(True, True)],
+                      x, alpha, beta, gamma)
+
+
 def _aptx_value(x: Array, alpha: Array, beta: Array, gamma: Array) -> Array:
-    # Scalar parameters take the deep tail only where they need it: f (and f' below) from
-    # a lax.cond (XLA folds it for Python numbers), so forward and x-step cost as before.
-    wide = False if x.dtype == jnp.float64 else _wide(beta, gamma)
-    if jnp.ndim(wide) or wide is False:
-        return _aptx_body(x, alpha, beta, gamma, wide)[0]
-    return lax.cond(wide, lambda *a: _aptx_body(*a, wide=True)[0],
-                    lambda *a: _aptx_body(*a, wide=False)[0], x, alpha, beta, gamma)
+    parts = _unswitched(x, alpha, beta, gamma)
+    return _form(0, x, alpha, beta, gamma) if parts is None else parts[0]
 
 
 def _aptx_parts(x: Array, alpha: Array, beta: Array, gamma: Array) -> tuple[Array, ...]:
-    if x.dtype == jnp.float64:
-        return _aptx_body(x, alpha, beta, gamma, False)
-    wide = _wide(beta, gamma)
-    if jnp.ndim(wide):
-        return _aptx_body(x, alpha, beta, gamma, wide)
-    # Not the parameter partials: in conds (one for all, or one each) the step in all four
-    # was 2x slower (4096x1024, one core: 26.5-31.5 -> 60-65 ms; so, 31.6-33.6), and f
-    # through ``value``: taken from here, the step was 61 ms as well.
-    dx = lax.cond(wide, lambda *a: _aptx_body(*a, wide=True)[1],
-                  lambda *a: _aptx_body(*a, wide=False)[1], x, alpha, beta, gamma)
-    return (_aptx_value(x, alpha, beta, gamma), dx, *_aptx_body(x, alpha, beta, gamma, wide)[2:])
+    parts = _unswitched(x, alpha, beta, gamma)
+    if parts is not None:
+        return parts
+    # Each output from its own switch: one switch for all made the step in all four 2x
+    # slower (4096x1024, one core: 66-68 ms), the partials outside the switches 30-31 (with
+    # the small gate always in them, 35), one switch each 27.
+    return tuple(gamma * x if k == 2 else _form(k, x, alpha, beta, gamma) for k in range(5))
 
 
 def _aptx_body(x: Array, alpha: Array, beta: Array, gamma: Array,
-               wide: Array | bool) -> tuple[Array, ...]:
+               wide: Array | bool, small_gate: bool) -> tuple[Array, ...]:
     # alpha + tanh(v), v = beta x, cancels wherever it nears 0: alpha = 1 for v -> -inf,
     # alpha = -1 for v -> +inf, alpha = 0 near v = 0, any alpha at a zero of the gate. So
     # the cancelling sum is made exact and what is added to it kept to full relative
@@ -138,14 +159,19 @@ def _aptx_body(x: Array, alpha: Array, beta: Array, gamma: Array,
     gone, kf = tail & (a > reach), jnp.where(tail, k, 1.0)
     ks = jnp.where(gone, 0.0, (sgn + sgn) * jnp.where(tail, 1.0, k))
     s2, s2l = ks * s, ks * sl
-    gate = jnp.where(small, gate_small, (hi - s2) + (lo - s2l))
+    # In the tail hi = alpha -+ 1 is 0, but its derivative in alpha is 1: not to be scaled
+    # by 1/kf with the rest (d2f/dx dalpha was gamma kf, 2^-64 gamma beyond |v| = 30), so
+    # it is carried by h0 (0, with hi's tangent) outside, and the gate takes hi - h0.
+    h0 = jnp.where(tail & ~small, hi, 0.0)
+    hg = hi - h0
+    gate = jnp.where(small, gate_small, (hg - s2) + (lo - s2l))
     # gate + v sech^2 v = (alpha +- 1) +- 2 s (2|v| (1 - s) - 1)
-    slope = jnp.where(small, slope_small, (hi + (s2 + s2l) * ((ac + ac) * sn - 1.0)) + lo)
+    slope = jnp.where(small, slope_small, (hg + (s2 + s2l) * ((ac + ac) * sn - 1.0)) + lo)
     if not f64:  # at the peak f'' = 0 too, and at |alpha| ~ a0 the form above cancels
         # (945 units at alpha = -1.2, beta = 1): there alpha -+ a0 is exact, plus d^2 Q(d)
         (p_lo, p_hi), (head, low), q = _APTX_PEAK
         d = (jnp.clip(a, p_lo, p_hi) - head) + (sgn * err - _core.opaque(low, x))
-        peak = (alpha + sgn * head) + sgn * (low + (d * d) * _math.polyval(q, d))
+        peak = ((alpha - h0) + sgn * head) + sgn * (low + (d * d) * _math.polyval(q, d))
         slope = jnp.where((a > p_lo) & (a < p_hi), peak, slope)
     xm = jnp.where(gone | dt, 0.0, x)  # x -> +-inf at a vanishing gate: 0, not inf * 0
     # gamma x gate, x first times the factor that keeps it in range (the smaller one for
@@ -168,13 +194,54 @@ def _aptx_body(x: Array, alpha: Array, beta: Array, gamma: Array,
         (gm, eg), (xf, ex) = _frexp(gamma), _frexp(x)
         gm, en = jnp.where(gamma == 0.0, 0.0, gm), ex - ((bits & 0x7FFFFF) - 0x40007F)
         y = jnp.where(dt, _times_pow2((gm * xf) * gate, eg + en), y)
-        dx = jnp.where(dt, _times_pow2(gm * slope, eg + en - ex), dx)
-        dgamma = jnp.where(dt, _times_pow2(xf * gate, en), dgamma)
+        # Off the tail, e^{-2|v|} is below the gate's ulp (k = 0), but what it adds to f'
+        # and d/dgamma, gamma 2 sgn e^{-2|v|} (2|v| - 1) and -2 sgn x e^{-2|v|}, is all of
+        # their derivatives in x and beta and may be normal: added from 2^-n (f'' was 0 for
+        # 3.2e10 at alpha = -1, beta = 1, gamma = -3e38, x = -35)
+        e2 = (sgn + sgn) * (s + sl)
+        far = _times_pow2(gm * (e2 * (ac + ac - 1.0)), eg + en - ex)
+        dx = jnp.where(dt, _times_pow2(gm * slope, eg + en - ex),
+                       jnp.where(deep, dx + far, dx))
+        dgamma = jnp.where(dt, _times_pow2(xf * gate, en),
+                           jnp.where(deep, dgamma - _times_pow2(xf * e2, en), dgamma))
         dbeta = jnp.where(deep, _times_pow2((gm * xf) * (xf * (4.0 * (s + sl))), eg + en + ex),
                           dbeta)
-    return y, dx, gamma * x, dbeta, dgamma
+    if small_gate:  # (see _form)
+        y, dx, dgamma = _tiny_gate(x, alpha, beta, gamma, small & (a < 2.0**-60), (y, dx, dgamma))
+    # h0's terms, exact zeros with alpha's tangents, only where h0 is (selected: XLA would
+    # factor them with the rest elsewhere too). Not in f, which is never differentiated
+    # here (the rule's f' is dx).
+    xz, on = jnp.where(jnp.isinf(x), 0.0, x), tail & ~small
+    return (y, jnp.where(on, dx + gamma * h0, dx), gamma * x, dbeta,
+            jnp.where(on, dgamma + xz * h0, dgamma))
 
 
+def _tiny_gate(x: Array, alpha: Array, beta: Array, gamma: Array, near: Array,
+               parts: tuple[Array, Array, Array]) -> tuple[Array, ...]:
+    """f, d/dx and d/dgamma where ``near`` (|beta x| < 2^-60) and |alpha| < 2^-60.
+
+    There the gate alpha + tanh(beta x) = alpha + beta x (the cubic is 2^-120 of it) may be
+    subnormal, flushed to 0, while gamma x gate or gamma (alpha + 2 beta x) is normal (alpha
+    = 0, beta = 0.5 at x = 2e-38; beta = 1e-20, gamma = 1e30 below x = 1e-15). So the
+    gate is formed as g 2^n, beta x = mb mx 2^(eb + ex) and alpha shifted to that
+    exponent, and each product from the significands, with the exponents added as integers.
+    """
+    (ma, ea), (mb, eb), (mx, ex), (mg, eg) = (_core.frexp(p) for p in (alpha, beta, x, gamma))
+    mv, ml = _core.two_prod(mb, mx)  # exact: alpha + beta x may cancel (alpha = 1e-30,
+    n = jnp.where(mv == 0.0, ea, eb + ex)  # beta = 1e-10, x = -1e-20: gate 2e-38)
+    d = ea - n  # alpha 2^-n: exact for d <= 40, 0 below d = -127 (where it is negligible)
+    am = ma * _pow2(jnp.minimum(d, 40), x.dtype)
+    use = near & (jnp.abs(alpha) < 2.0**-60) & ((alpha == 0.0) | (d <= 40))
+    g, g2 = (am + mv) + ml, (am + (mv + mv)) + (ml + ml)  # gate, gate + v sech^2 v; 2^-n
+    y, dx, dgamma = parts
+    return (jnp.where(use, _times_pow2((mg * mx) * g, eg + ex + n), y),
+            jnp.where(use, _times_pow2(mg * g2, eg + n), dx),
+            jnp.where(use, _times_pow2(mx * g, ex + n), dgamma))
+
+
+# The switches' branches call the body through a jit: traced once per form (not once per
+# output and form, 1.6 s for the step in all four) and cached across calls (0.08 s).
+_body_jit = jax.jit(_aptx_body, static_argnums=(4, 5))
 _aptx = _math.elementwise(_aptx_parts, value=_aptx_value)
 
 

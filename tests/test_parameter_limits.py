@@ -107,6 +107,62 @@ def test_aptx_dbeta_with_a_huge_gamma(beta, x):
     assert _ulps(got, _aptx_ref(x, 1.0, beta, 3e38)[2]).max() <= 8
 
 
+@pytest.mark.parametrize(("alpha", "beta", "gamma", "x"), [
+    (0.0, 1e-20, 1e30, [2.6e-24, 1.2e-20, -1e-30, 3e-37, 1e-16]),
+    (0.0, 0.5, 1.0, [2.31e-38, 1.5e-38, -2e-38, 1e-37]),
+    (1e-30, 1e-10, 1e20, [1e-21, -1e-20, 2.5e-33, -1e-36]),
+    (-1e-30, 1e-25, 3e38, [1e-5, 2e-5, -3e-6, 1e-30]),
+])
+def test_aptx_subnormal_gate(alpha, beta, gamma, x):
+    # At |alpha| < 2^-60 the gate alpha + tanh(beta x) may be subnormal, flushed to 0, while
+    # gamma x gate or gamma (alpha + 2 beta x) is normal: f and f' were 0 there (f' for 2.3e-10
+    # at x = 1.2e-20 with alpha = 0, beta = 1e-20, gamma = 1e30; for 2.3e-38 at x = 2.3e-38
+    # with alpha = 0, beta = 0.5, gamma = 1)
+    ref = _aptx_ref(x, alpha, beta, gamma)
+    for got, want, bar in zip(_aptx_got(x, alpha, beta, gamma), ref, (4, 8, 8, 8), strict=True):
+        assert _ulps(got, want).max() <= bar
+
+
+def _aptx_hessian(x, alpha, beta, gamma, dtype):
+    """The Hessian of aptx in (x, alpha, beta, gamma), as a 4x4 float64 array."""
+    f = lambda *a: ja.aptx(a[0], alpha=a[1], beta=a[2], gamma=a[3])
+    args = (jnp.asarray(v, dtype) for v in (x, alpha, beta, gamma))
+    h = jax.hessian(f, argnums=(0, 1, 2, 3))(*args)
+    return np.array([[float(h[i][j]) for j in range(4)] for i in range(4)])
+
+
+@pytest.mark.parametrize(("alpha", "beta", "gamma"), [(1.0, 1.0, 0.5), (-1.0, 2.0, 3.0),
+                                                      (1.0, 1.0, 1e30), (1.0, 1e-30, 0.5)])
+@pytest.mark.parametrize("v", [-500.0, -70.0, -35.0, -1.2, -0.3, 0.3, 35.0, 70.0])
+@pytest.mark.parametrize("x64", [False, True])
+def test_aptx_alpha_mixed_partials(alpha, beta, gamma, v, x64):
+    # d2f/dx dalpha = gamma and d2f/dgamma dalpha = x exactly. Where alpha -+ 1 = 0 (the
+    # tail) the gate is kept scaled by 1/k, and alpha's tangent was scaled with it: 2^-64
+    # gamma beyond |beta x| = 30 (in float64 as well)
+    x = v / beta
+    with jax.enable_x64(x64):
+        dtype = jnp.float64 if x64 else jnp.float32
+        h = _aptx_hessian(x, alpha, beta, gamma, dtype)
+        x, gamma = (float(jnp.asarray(p, dtype)) for p in (x, gamma))
+    assert h[0, 1] == h[1, 0] == gamma and h[3, 1] == h[1, 3] == x
+
+
+@pytest.mark.parametrize(("alpha", "beta", "gamma", "x"), [
+    (-1.0, 1.0, -3e37, [-35.0, -50.0, 35.0]), (1.0, 1.0, 1e30, [35.0, 50.0, 70.0, -35.0, -70.0]),
+    (0.3, 1.0, 3e36, [-35.0, 35.0, 50.0]), (2.0, 0.25, 1e20, [140.0, -200.0, 280.0]),
+])
+def test_aptx_hessian_off_the_deep_tail(alpha, beta, gamma, x):
+    # Off the tail beyond |beta x| = 30 (a huge gamma), e^{-2|v|} is below the gate's ulp
+    # and was left out of f' and d/dgamma, but it is all of their derivatives in x and beta
+    # (f'' was 0 for 3.2e10 at alpha = -1, gamma = -3e38, x = -35)
+    for v in x:
+        got = _aptx_hessian(v, alpha, beta, gamma, jnp.float32)
+        with jax.enable_x64(True):
+            ref = _aptx_hessian(v, alpha, beta, gamma, jnp.float64)
+        rel = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-30)
+        assert rel.max() <= 1e-5, (v, got, ref)
+
+
 def test_aptx_tiny_beta_keeps_the_error_of_beta_x():
     # beta = 1.5e-38: the low half of beta in the exact product beta x was subnormal, so
     # the rounding of v = beta x went uncorrected into e^{-2|v|} (5.9 ulp at x = -2.8e38)
