@@ -161,7 +161,9 @@ def soft_exponential(x: ArrayLike, *, alpha: ArrayLike = 0.0) -> Array:
     + 1)/\alpha^2 + 1` for :math:`\alpha > 0`. Both the function and
     :math:`\partial_\alpha f` are continuous in :math:`\alpha`, including at 0, where
     :math:`\partial_\alpha f = 1 + x^2/2`; near :math:`\alpha = 0` they are evaluated as
-    series in :math:`\alpha x`, so no NaN and no cancellation. For :math:`\alpha < 0` the
+    series in :math:`\alpha x`, so no NaN and no cancellation. :math:`\partial^2_\alpha f`
+    is not continuous there (one-sided limits :math:`2x + 2x^3/3` below 0, :math:`x^3/3`
+    above); at :math:`\alpha = 0` it is the right-hand one. For :math:`\alpha < 0` the
     function is defined for :math:`x > 1/\alpha - \alpha` only: NaN below, :math:`-\infty`
     on the boundary.
 

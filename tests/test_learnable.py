@@ -125,6 +125,16 @@ def test_soft_exponential_is_continuous_in_alpha_with_its_derivative(x):
         assert float(jax.grad(f)(eps)) == pytest.approx(1 + x * x / 2, rel=3e-3)
 
 
+@pytest.mark.parametrize("x", [-2.0, 0.4, 3.0])
+def test_soft_exponential_second_alpha_derivative_at_zero(x):
+    # d2f/dalpha2 jumps at alpha = 0 (2x + 2x^3/3 below, x^3/3 above): the docstring's
+    # convention is the right-hand limit, and each side tends to its own
+    d2 = jax.grad(jax.grad(lambda a: ja.soft_exponential(jnp.float32(x), alpha=a)))
+    assert float(d2(0.0)) == pytest.approx(x**3 / 3, rel=1e-5)
+    assert float(d2(1e-3)) == pytest.approx(x**3 / 3, rel=1e-2)
+    assert float(d2(-1e-3)) == pytest.approx(2 * x + 2 * x**3 / 3, rel=1e-2)
+
+
 def test_soft_exponential_domain_for_negative_alpha():
     # alpha < 0: defined for x > 1/alpha - alpha; -inf on the edge, NaN beyond.
     a = -0.5

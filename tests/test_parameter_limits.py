@@ -112,6 +112,7 @@ def test_aptx_dbeta_with_a_huge_gamma(beta, x):
     (0.0, 0.5, 1.0, [2.31e-38, 1.5e-38, -2e-38, 1e-37]),
     (1e-30, 1e-10, 1e20, [1e-21, -1e-20, 2.5e-33, -1e-36]),
     (-1e-30, 1e-25, 3e38, [1e-5, 2e-5, -3e-6, 1e-30]),
+    (0.0, 1e-20, 1e-20, [50.0, 80.0, -60.0, 1e-5]),  # gamma beta subnormal: the general form
 ])
 def test_aptx_subnormal_gate(alpha, beta, gamma, x):
     # At |alpha| < 2^-60 the gate alpha + tanh(beta x) may be subnormal, flushed to 0, while
