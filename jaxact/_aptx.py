@@ -47,13 +47,18 @@ def _sigmoid_m2(a: Array, lo: Array, deep: Array | bool
         q, k, _ = _math.sigmoid_pair(-2.0 * a, -2.0 * lo)
         return q, jnp.zeros_like(q), k, None
     bits, h = _expm1.exp2_reduce(a, lo=lo)
-    p = jnp.where(deep, 1.0, _expm1.pow2(bits, 64))
-    c = jnp.where(deep, 0.0, _core.opaque(2.0**-64, a))  # opaque: XLA would fold (p + c) - p to c
+    # Beyond a = 30 (far), 1 + e^{2a} = 2^n (1 + 2h) to 2^-86: the pair is 1 / (1 + 2h)
+    # times 2^(64 - n) (the far scale), not 1 / (2^(n - 64) (1 + 2h)): reverse mode takes
+    # 1/d's derivative as ct / d^2, 2^-132 at a = 35 (f'' there was 2^-7 of itself).
+    far = a > 30.0
+    p = jnp.where(far, 1.0, _expm1.pow2(bits, 64))
+    c = jnp.where(far, 0.0, _core.opaque(2.0**-64, a))  # opaque: XLA would fold (p + c) - p to c
     d0, b = p + c, (p + p) * h  # (b exact)
     d = d0 + b  # |d0| > |b|: a fast two-sum
     dl = (b - (d - d0)) + (c - (d0 - p))
-    far = a > 30.0
-    scale, r = jnp.where(far, 1.0, 2.0**-64), 1.0 / d
+    # 2^(64 - n): bits holds n + 127 in its low 9 bits (see _expm1.pow2)
+    scale = jnp.where(deep, 1.0, jnp.where(far, _expm1.pow2(-bits, -318), 2.0**-64))
+    r = 1.0 / d
     k = jnp.where(deep, 0.0, jnp.where(far, 2.0**-64, 1.0))
     return r * scale, -((dl * r) * r) * scale, k, bits
 

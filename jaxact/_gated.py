@@ -127,8 +127,10 @@ def _mish_parts(x: Array) -> tuple[Array, Array]:
     e = m * k
     pos = x >= 0
     a = 1.0 + e
-    # x >= 0: tanh(sp) = (1 + 2e) / (1 + 2e + 2e^2), sech^2(sp) = 4 (e a / (a^2 + e^2))^2.
-    t_pos = (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e)
+    # x >= 0: tanh(sp) = 1 - 2e^2 / (1 + 2e + 2e^2), sech^2(sp) = 4 (e a / (a^2 + e^2))^2.
+    # (As (1 + 2e) / (1 + 2e + 2e^2), its derivative, -4e (1 + e) / D^2, came from a
+    # difference of two terms ~2: mish'' was 12% off at x = 20, 0 at 35 in reverse mode.)
+    t_pos = 1.0 - (2.0 * (e * e)) / (1.0 + 2.0 * e + 2.0 * (e * e))
     q = e * a / (a * a + e * e)
     inside = x < _math.far(x)  # beyond, sech^2 == 0 and x * 0 would be nan at inf
     d_pos = t_pos + jnp.where(inside, x, 0.0) / a * (4.0 * (q * q))

@@ -234,8 +234,8 @@ def tanh_parts(x: Array) -> tuple[Array, Array]:
     # on |x| with the sign restored last, so that tanh(-0) = -0 (x + x (z P) would be +0)
     small = a + a * (z * polyval(_TANH_P, z))
     t = jnp.copysign(jnp.where(a < 0.55, small, 1.0 - q), x)
-    if x.dtype == jnp.float64:  # the polynomial is float32's; XLA's float64 tanh is fine
-        t = jnp.tanh(x)
+    if x.dtype == jnp.float64:  # the polynomial is float32's: XLA's tanh below 0.55 (its
+        t = jnp.where(a < 0.55, jnp.tanh(x), t)  # derivative, 1 - t^2, cancels beyond)
     return t, h * (1.0 - 0.25 * h)
 
 
@@ -343,11 +343,28 @@ def sigmoid_pair(p: Array, err: Array | None = None) -> tuple[Array, Array, Arra
     only changes outputs that are subnormal anyway). ``err`` (a small low part of p)
     enters as e^{-p} - e^{-p} err.
     """
+    return _sigmoid_pair(p, jnp.zeros_like(p) if err is None else err, err is not None)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _sigmoid_pair(p: Array, err: Array, has_err: bool) -> tuple[Array, Array, Array]:
     k = tail_scale(p)
     big = jnp.exp(jnp.minimum(jnp.where(p < -61.0, -61.0, 0.0) - p, _exp_cap(p.dtype) - 8.0))
-    if err is not None:
+    if has_err:
         big = big - big * err  # e^{-(p + err)} / k; one rounding (big (1 - err) has two)
     return 1.0 / (k + big), k, big
+
+
+@_sigmoid_pair.defjvp
+def _sigmoid_pair_jvp(has_err: bool, primals: tuple[Array, Array],
+                      tangents: tuple[Array, Array]) -> tuple[tuple[Array, ...], tuple[Array, ...]]:
+    # dq = q (big q) dp: autodiff of 1 / (k + big) takes dbig (k + big)^-2, whose second
+    # factor is 0 past big = 2^63 (p = -44: silu'' there was 0 or, in reverse mode, its
+    # cotangent q^2 flushed), where q (big q) dp is normal; k is a step (derivative 0)
+    p, err = primals
+    q, k, big = _sigmoid_pair(p, err, has_err)
+    t = tangents[0] + tangents[1] if has_err else tangents[0]
+    return (q, k, big), ((q * (big * q)) * t, jnp.zeros_like(k), -(big * t))
 
 
 def sigmoid_scaled(p: Array, m: Array, k: Array) -> tuple[Array, Array, Array]:

@@ -153,6 +153,30 @@ def test_second_derivatives_in_float32(name):
     _float32_against_float64(jax.vmap(jax.grad(jax.grad(fn(name)))), x)
 
 
+_F2_TAILS = np.array([-85.0, -60.0, -50.0, -35.0, -20.0, 20.0, 35.0, 50.0, 60.0, 85.0])
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_second_derivatives_in_the_tails(name):
+    """f'' in float32, reverse over reverse and forward over forward, against float64's
+    (1e-3 relative) wherever it is above 1e-30.
+
+    The sigmoid kernel's 1 / (k + e^{-p}) took its derivative as (k + e^{-p})^-2, 0 past
+    p = -44 (e_swish'', quick_gelu'' 0 or 2% of themselves); aptx's far tail formed
+    1 / (2^(n - 64) (1 + 2h)), whose reverse-mode cotangent flushed at |x| = 35; mish's
+    tanh(softplus) was a quotient of two terms ~1 (12% at x = 20); float64's tanh
+    derivative 1 - t^2 cancelled (lisht'' 5% off in float64)."""
+    lo, hi = ja.entry(name).domain
+    x = _F2_TAILS[(lo < _F2_TAILS) & (hi > _F2_TAILS)]
+    with jax.enable_x64(True):
+        ref = np.asarray(jax.vmap(jax.jacfwd(jax.jacfwd(fn(name))))(jnp.asarray(x)))
+    keep = np.abs(ref) > 1e-30
+    for d2 in (jax.grad(jax.grad(fn(name))), jax.jacfwd(jax.jacfwd(fn(name)))):
+        got = np.asarray(jax.vmap(d2)(jnp.asarray(x, jnp.float32)), np.float64)
+        rel = np.abs(got - ref)[keep] / np.abs(ref[keep])
+        assert not np.any(np.isnan(got[keep])) and np.all(rel <= 1e-3), (x[keep], got, ref)
+
+
 def _float_params(name: str) -> dict[str, float]:
     """The entry's scalar float parameters (defaults, then its sample)."""
     entry = ja.entry(name)
