@@ -165,7 +165,7 @@ def mish(x: ArrayLike) -> Array:
 
     Examples:
       >>> ja.mish(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.30340147,  0.        ,  0.8650984 ], dtype=float32)
+      Array([-0.30340147,  0.        ,  0.86509836], dtype=float32)
 
     References:
       Misra, Mish: A Self Regularized Non-Monotonic Activation Function, arXiv:1908.08681.

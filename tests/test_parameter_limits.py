@@ -125,27 +125,26 @@ def test_aptx_subnormal_gate(alpha, beta, gamma, x):
 
 
 def _aptx_hessian(x, alpha, beta, gamma, dtype):
-    """The Hessian of aptx in (x, alpha, beta, gamma), as a 4x4 float64 array."""
-    f = lambda *a: ja.aptx(a[0], alpha=a[1], beta=a[2], gamma=a[3])
-    args = (jnp.asarray(v, dtype) for v in (x, alpha, beta, gamma))
-    h = jax.hessian(f, argnums=(0, 1, 2, 3))(*args)
-    return np.array([[float(h[i][j]) for j in range(4)] for i in range(4)])
+    """The Hessians of aptx in (x, alpha, beta, gamma) at each x, as (n, 4, 4) float64."""
+    f = lambda z: ja.aptx(z[0], alpha=z[1], beta=z[2], gamma=z[3])
+    z = jnp.asarray([[v, alpha, beta, gamma] for v in np.atleast_1d(x)], dtype)
+    return np.asarray(jax.vmap(jax.hessian(f))(z), np.float64)
 
 
 @pytest.mark.parametrize(("alpha", "beta", "gamma"), [(1.0, 1.0, 0.5), (-1.0, 2.0, 3.0),
                                                       (1.0, 1.0, 1e30), (1.0, 1e-30, 0.5)])
-@pytest.mark.parametrize("v", [-500.0, -70.0, -35.0, -1.2, -0.3, 0.3, 35.0, 70.0])
 @pytest.mark.parametrize("x64", [False, True])
-def test_aptx_alpha_mixed_partials(alpha, beta, gamma, v, x64):
+def test_aptx_alpha_mixed_partials(alpha, beta, gamma, x64):
     # d2f/dx dalpha = gamma and d2f/dgamma dalpha = x exactly. Where alpha -+ 1 = 0 (the
     # tail) the gate is kept scaled by 1/k, and alpha's tangent was scaled with it: 2^-64
     # gamma beyond |beta x| = 30 (in float64 as well)
-    x = v / beta
+    v = np.array([-500.0, -70.0, -35.0, -1.2, -0.3, 0.3, 35.0, 70.0])
     with jax.enable_x64(x64):
         dtype = jnp.float64 if x64 else jnp.float32
-        h = _aptx_hessian(x, alpha, beta, gamma, dtype)
-        x, gamma = (float(jnp.asarray(p, dtype)) for p in (x, gamma))
-    assert h[0, 1] == h[1, 0] == gamma and h[3, 1] == h[1, 3] == x
+        h = _aptx_hessian(v / beta, alpha, beta, gamma, dtype)
+        x, gamma = (np.asarray(jnp.asarray(p, dtype), np.float64) for p in (v / beta, gamma))
+    assert np.all(h[:, 0, 1] == gamma) and np.all(h[:, 1, 0] == gamma)
+    assert np.all(h[:, 3, 1] == x) and np.all(h[:, 1, 3] == x)
 
 
 @pytest.mark.parametrize(("alpha", "beta", "gamma", "x"), [
@@ -156,12 +155,11 @@ def test_aptx_hessian_off_the_deep_tail(alpha, beta, gamma, x):
     # Off the tail beyond |beta x| = 30 (a huge gamma), e^{-2|v|} is below the gate's ulp
     # and was left out of f' and d/dgamma, but it is all of their derivatives in x and beta
     # (f'' was 0 for 3.2e10 at alpha = -1, gamma = -3e38, x = -35)
-    for v in x:
-        got = _aptx_hessian(v, alpha, beta, gamma, jnp.float32)
-        with jax.enable_x64(True):
-            ref = _aptx_hessian(v, alpha, beta, gamma, jnp.float64)
-        rel = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-30)
-        assert rel.max() <= 1e-5, (v, got, ref)
+    got = _aptx_hessian(x, alpha, beta, gamma, jnp.float32)
+    with jax.enable_x64(True):
+        ref = _aptx_hessian(x, alpha, beta, gamma, jnp.float64)
+    rel = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-30)
+    assert rel.max() <= 1e-5, (x, got, ref)
 
 
 def test_aptx_tiny_beta_keeps_the_error_of_beta_x():
